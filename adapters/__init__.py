@@ -14,6 +14,10 @@ _LAZY = {
     "VanillaRNN": "_numpy",
     "GRU": "_numpy",
     "LSTM": "_numpy",
+    "TorchModel": "_torch",
+    "JaxModel": "_jax",
+    "CallableModel": "_callable",
+    "wrap": "_wrap",
 }
 
 __all__ = sorted(_LAZY)

@@ -209,31 +209,53 @@ def cell_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
 
 
 # -- batched -----------------------------------------------------------------------------------
-@njit(cache=True, parallel=True)
-def step_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    """out[b] = F(H[b], X[b]) for a batch; single-layer vanilla cells use one BLAS product."""
+@njit(cache=True)
+def _vanilla_step_dense(flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    """Single-layer vanilla cell on a batch: one BLAS product into ``out``, then a fused pass.
+
+    Deliberately serial: the product is the whole cost and BLAS threads it; a ``prange`` pass
+    after it only adds thread hand-over (measured 3-7x slower at B=1024, N=250 on 2 cores).
+    """
     B = H.shape[0]
-    if (cell == VANILLA or cell == VANILLA_FLOW) and Wh.shape[0] == 1:
-        m = X.shape[1]
-        Z = H @ Wh[0].T
-        if m > 0:
-            Z += X @ np.ascontiguousarray(Wx[0, :, :m]).T
-        n = Z.shape[1]
-        flow = cell == VANILLA_FLOW
-        for b in prange(B):
-            z = Z[b]
-            for i in range(n):
-                z[i] += bh[0, i] + bx[0, i]
-            a = np.empty(n)
-            activate(act, z, a)
-            for i in range(n):
-                if flow:
-                    out[b, i] = alpha * (a[i] - H[b, i])
-                else:
-                    out[b, i] = (1.0 - alpha) * H[b, i] + alpha * a[i]
-        return
-    for b in prange(B):
+    n = Wh.shape[1]
+    m = X.shape[1]
+    np.dot(H, Wh[0].T, out)
+    for r in range(B):
+        row = out[r]
+        for i in range(n):
+            z = row[i] + bh[0, i] + bx[0, i]
+            for k in range(m):
+                z += X[r, k] * Wx[0, i, k]
+            row[i] = z
+        activate(act, row, row)
+        for i in range(n):
+            if flow:
+                row[i] = alpha * (row[i] - H[r, i])
+            else:
+                row[i] = (1.0 - alpha) * H[r, i] + alpha * row[i]
+
+
+@njit(cache=True, parallel=True)
+def _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    for b in prange(H.shape[0]):
         cell_step(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+
+
+@njit(cache=True)
+def step_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    """out[b] = F(H[b], X[b]) for a batch (``out`` may be ``H`` itself).
+
+    Single-layer vanilla cells use one BLAS product; other cells run ``prange`` over rows.
+    """
+    if (cell == VANILLA or cell == VANILLA_FLOW) and Wh.shape[0] == 1 \
+            and H.ctypes.data != out.ctypes.data and H.shape[0] > 0:
+        _vanilla_step_dense(cell == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, H, X, out)
+    elif H.ctypes.data == out.ctypes.data:
+        tmp = np.empty_like(out)
+        _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, tmp)
+        out[:, :] = tmp
+    else:
+        _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
 
 
 @njit(cache=True, parallel=True)
