@@ -1,0 +1,124 @@
+"""Linear stability: spectra, labels, modes, crossings (analytic cases)."""
+
+import numpy as np
+import pytest
+from attractorkit.adapters import VanillaRNN
+from fp_systems import Bistable, Hopf, Linear
+
+import attractorkit as ak
+from attractorkit._stability import classify_spectra, crossing_kind
+
+
+def _rot(r, th):
+    return r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+
+
+@pytest.mark.parametrize(
+    "A, label, udim",
+    [
+        (np.diag([0.5, 0.3]), "stable node", 0),
+        (_rot(0.9, 0.4), "stable focus", 0),
+        (np.diag([0.5, 2.0]), "saddle", 1),
+        (np.diag([1.5, -2.0]), "unstable node", 2),
+        (_rot(1.1, 0.4), "unstable focus", 2),
+        (np.diag([1.0, 0.5]), "marginal", 0),
+        (np.diag([-0.5, 0.2]), "stable node", 0),
+    ],
+)
+def test_map_labels(A, label, udim):
+    s = ak.linear_stability(Linear(A, [0.0, 0.0]), np.zeros(2), np.zeros(0))
+    assert s.label[0] == label
+    assert s.unstable_dim[0] == udim
+    assert s.stable[0] == (label.startswith("stable"))
+    np.testing.assert_allclose(np.sort(np.abs(s.eigenvalues[0]))[::-1],
+                               np.sort(np.abs(np.linalg.eigvals(A)))[::-1], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "A, label, udim",
+    [
+        (np.diag([-0.5, -0.3]), "stable node", 0),
+        (np.array([[-0.1, -1.0], [1.0, -0.1]]), "stable focus", 0),
+        (np.diag([-1.0, 1.0]), "saddle", 1),
+        (np.array([[0.1, -1.0], [1.0, 0.1]]), "unstable focus", 2),
+        (np.diag([0.0, -1.0]), "marginal", 0),
+        # a map's stable spectrum is unstable for a flow: |lambda| < 1 but Re > 0
+        (np.diag([0.5, 0.3]), "unstable node", 2),
+    ],
+)
+def test_flow_labels(A, label, udim):
+    s = ak.linear_stability(Linear(A, [0.0, 0.0], time="continuous"), np.zeros(2), np.zeros(0))
+    assert s.label[0] == label
+    assert s.unstable_dim[0] == udim
+
+
+def test_delta_decides_near_boundary():
+    ev = np.array([[1.0000245, 0.5]], complex)
+    assert classify_spectra(ev, "discrete", 1e-8)[4][0] == "saddle"
+    assert classify_spectra(ev, "discrete", 1e-3)[4][0] == "marginal"
+
+
+def test_sorted_leading_first_and_modes_are_eigenvectors(rng):
+    W = rng.normal(0, 1.2 / np.sqrt(6), (6, 6))
+    m = VanillaRNN(W, U=rng.normal(size=(6, 2)), b=rng.normal(size=6), activation="tanh")
+    P, X = rng.normal(size=(5, 6)), rng.normal(size=(5, 2))
+    s = ak.linear_stability(m, P, X, n_modes=3)
+    J = m.jacobian(P, X)
+    assert np.all(np.diff(np.abs(s.eigenvalues), axis=1) <= 1e-12)
+    for i in range(5):
+        for k in range(3):
+            v, w, lam = s.modes[i, :, k], s.left_modes[i, :, k], s.eigenvalues[i, k]
+            np.testing.assert_allclose(J[i] @ v, lam * v, atol=1e-10)
+            np.testing.assert_allclose(np.conj(w) @ J[i], lam * np.conj(w), atol=1e-9)
+            np.testing.assert_allclose(np.conj(w) @ v, 1.0, atol=1e-9)
+    np.testing.assert_allclose(s.input_jacobians, m.input_jacobian(P, X))
+
+
+def test_flows_sorted_by_real_part_and_named_systems():
+    s = ak.linear_stability(Bistable(), [[0, 0], [1, 0], [-1, 0]], np.zeros(0))
+    assert list(s.label) == ["saddle", "stable node", "stable node"]
+    np.testing.assert_allclose(s.eigenvalues[0], [1, -1], atol=1e-12)
+    np.testing.assert_allclose(s.eigenvalues[1], [-1, -2], atol=1e-12)
+    h = ak.linear_stability(Hopf(mu=0.3, omega=2.0), np.zeros(2), np.zeros(0))
+    assert h.label[0] == "unstable focus"
+    np.testing.assert_allclose(np.abs(h.eigenvalues[0].imag), 2.0, atol=1e-12)
+    np.testing.assert_allclose(h.timescales[0], -1 / 0.3, atol=1e-12)
+
+
+def test_euler_link_between_leaky_map_and_flow(rng):
+    W, b, a = rng.normal(0, 0.5, (5, 5)), rng.normal(size=5), 0.1
+    flow = VanillaRNN(W, b=b, activation="tanh", time="continuous")
+    leaky = VanillaRNN(W, b=b, activation="tanh", alpha=a)
+    P = rng.normal(size=(3, 5))
+    sc = ak.linear_stability(flow, P, np.zeros(0))
+    sd = ak.linear_stability(leaky, P, np.zeros(0))
+    np.testing.assert_allclose(np.sort_complex(sd.eigenvalues),
+                               np.sort_complex(1 + a * sc.eigenvalues), atol=1e-10)
+
+
+def test_crossing_kinds():
+    assert crossing_kind([0.99, 0.2], [1.01, 0.2], "discrete") == "real +1"
+    assert crossing_kind([-0.99], [-1.01], "discrete") == "real -1"
+    z = 0.999 * np.exp(0.5j)
+    assert crossing_kind([z, np.conj(z)], None, "discrete") == "complex pair"
+    assert crossing_kind([-0.01, -3], [0.01, -3], "continuous") == "real 0"
+    assert crossing_kind(None, [0.01 + 1j, 0.01 - 1j], "continuous") == "hopf pair"
+
+
+def test_bad_arguments():
+    m = Linear(np.eye(2) * 0.5, [0, 0])
+    with pytest.raises(ak.ValidationError, match="points"):
+        ak.linear_stability(m, np.zeros(3), np.zeros(0))
+    with pytest.raises(ak.ValidationError, match="inputs"):
+        ak.linear_stability(m, np.zeros(2), np.zeros(1))
+    with pytest.raises(ak.ValidationError, match="model"):
+        ak.linear_stability(object(), np.zeros(2), np.zeros(0))
+    with pytest.raises(ak.ValidationError, match="points"):
+        ak.linear_stability(m, [[np.nan, 0.0]], np.zeros(0))
+
+
+def test_save_load_roundtrip(tmp_path):
+    s = ak.linear_stability(Linear(_rot(0.9, 0.3), [0, 0]), np.zeros((2, 2)), np.zeros(0))
+    s2 = ak.Stability.load(s.save(tmp_path / "s"))
+    assert ak.results_equal(s, s2)
+    assert "2 stable" in s.summary()
