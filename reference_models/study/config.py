@@ -98,8 +98,8 @@ def _unique(name, items):
 class AnalysisSettings:
     """How each trained network is analysed (see docs/study.md for the reasons)."""
 
-    coherence_max: float = 0.5
-    """Largest |signed coherence| of the analysis grid, as a fraction (0.5 = 50%)."""
+    coherence_max: float = 50.0
+    """Largest |signed coherence| of the analysis grid, in percent (the task's unit)."""
     n_coherences: int = 9
     """Grid points per coherence axis; the grid per context is n_coherences**2 points."""
     contexts: tuple = (1, 2)
@@ -115,9 +115,13 @@ class AnalysisSettings:
     checkpoint_populations: bool = True
     """Populations at every checkpoint -> crystallisation across training."""
     example_orbit_steps: int = 600
+    grid_fixed_points: bool = False
+    """Also search fixed points at every grid point (costly; the census does not need it)."""
+    eval_trials: int = 1000
+    """Fresh trials of the final accuracy (independent of the training's own evaluations)."""
 
     def validate(self) -> AnalysisSettings:
-        _float("analysis.coherence_max", self.coherence_max, low=0.0, high=1.0)
+        _float("analysis.coherence_max", self.coherence_max, low=0.0, high=100.0)
         _int("analysis.n_coherences", self.n_coherences, minimum=2)
         ctx = _unique("analysis.contexts", _seq("analysis.contexts", self.contexts))
         for c in ctx:
@@ -131,10 +135,11 @@ class AnalysisSettings:
         if self.mi_method not in ("gcmi", "ksg1", "ksg2"):
             raise _fail("analysis.mi_method", "one of 'gcmi', 'ksg1', 'ksg2'", self.mi_method)
         _int("analysis.mi_shuffles", self.mi_shuffles, minimum=0)
-        if not isinstance(self.checkpoint_populations, bool):
-            raise _fail("analysis.checkpoint_populations", "true or false",
-                        self.checkpoint_populations)
         _int("analysis.example_orbit_steps", self.example_orbit_steps, minimum=16)
+        _int("analysis.eval_trials", self.eval_trials, minimum=10)
+        for f in ("checkpoint_populations", "grid_fixed_points"):
+            if not isinstance(getattr(self, f), bool):
+                raise _fail(f"analysis.{f}", "true or false", getattr(self, f))
         return dataclasses.replace(self, contexts=tuple(int(c) for c in ctx))
 
 
@@ -184,6 +189,8 @@ class StudyConfig:
     complexities: tuple = ("easy",)
     seeds: tuple = (0, 1, 2)
     n_hidden: int = 64
+    train_preset: str = "quick"
+    """The reference models' training preset the ``train`` tables override."""
     train: Mapping = dataclasses.field(default_factory=dict)
     train_rl: Mapping = dataclasses.field(default_factory=dict)
     train_sl: Mapping = dataclasses.field(default_factory=dict)
@@ -211,11 +218,13 @@ class StudyConfig:
             _int("seeds", s, minimum=0) for s in _seq("seeds", self.seeds)))
         _int("n_hidden", self.n_hidden, minimum=2)
         _int("threads_per_run", self.threads_per_run, minimum=1)
+        if self.train_preset not in ("quick", "paper"):
+            raise _fail("train_preset", "'quick' or 'paper'", self.train_preset)
         train = {k: _plain_table(k, getattr(self, k)) for k in ("train", "train_rl", "train_sl")}
+        for k, table in train.items():
+            _check_train_keys(k, table)
         task = _plain_table("task", self.task)
-        for level, overrides in task.items():
-            if not isinstance(overrides, dict):
-                raise _fail(f"task.{level}", "a table of task settings", overrides)
+        _check_complexities(complexities, task)
         analysis = self.analysis
         if not isinstance(analysis, AnalysisSettings):
             raise _fail("analysis", "AnalysisSettings", analysis)
@@ -246,6 +255,7 @@ class StudyConfig:
         """Everything besides (delta, seed) that determines a run's results."""
         return {
             "n_hidden": self.n_hidden,
+            "train_preset": self.train_preset,
             "train": self.train_overrides(paradigm),
             "task": self.task_overrides(complexity),
             "analysis": dataclasses.asdict(self.analysis),
@@ -317,6 +327,48 @@ class StudyConfig:
         return "\n".join(lines) + "\n"
 
 
+_STUDY_OWNED = {"paradigm": "paradigms", "delta": "deltas", "seed": "seeds",
+                "n_hidden": "n_hidden", "task": "complexities and [task.LEVEL]",
+                "num_threads": "threads_per_run",
+                "max_seconds": "nothing: a wall-time cap makes results machine-dependent"}
+
+
+def _check_train_keys(name: str, table: dict) -> None:
+    for key in table:
+        if key in _STUDY_OWNED:
+            raise ValidationError(f"{name}.{key}: set by the study (use {_STUDY_OWNED[key]})")
+    try:
+        from attractorkit.reference_models.training import TrainConfig
+    except ImportError:  # pragma: no cover - torch missing: checked again when training
+        return
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ValidationError(f"{name}: unknown training setting(s) {', '.join(unknown)}; "
+                              f"TrainConfig takes {', '.join(sorted(known - set(_STUDY_OWNED)))}")
+
+
+def _check_complexities(levels, task: dict) -> None:
+    from attractorkit.reference_models.task import TASK_PRESETS, TaskConfig
+
+    for level, overrides in task.items():
+        if not isinstance(overrides, dict):
+            raise _fail(f"task.{level}", "a table of task settings", overrides)
+        base = overrides.get("base", "default")
+        if base not in TASK_PRESETS:
+            raise _fail(f"task.{level}.base", f"one of {', '.join(TASK_PRESETS)}", base)
+        try:
+            TaskConfig.from_dict({**TASK_PRESETS[base].to_dict(),
+                                  **{k: v for k, v in overrides.items() if k != "base"}})
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"task.{level}: {exc}") from None
+    for level in levels:
+        if level not in task and level not in TASK_PRESETS:
+            raise ValidationError(
+                f"complexities: level {level!r} is neither a task preset "
+                f"({', '.join(TASK_PRESETS)}) nor defined by a [task.{level}] table")
+
+
 def _sub(cls, base, value, name):
     if not isinstance(value, Mapping):
         raise _fail(name, "a table of settings", value)
@@ -365,18 +417,20 @@ def stable_hash(obj) -> str:
 # -- presets -----------------------------------------------------------------------------------
 def _tiny() -> StudyConfig:
     return StudyConfig(
-        name="tiny", deltas=(0.05, 0.2), complexities=("easy",), seeds=(0, 1), n_hidden=12,
-        train={"max_updates": 4, "eval_every": 2, "eval_trials": 32, "batch_size": 8},
-        analysis=AnalysisSettings(n_coherences=3, n_transient=60, n_steps=100, mi_trials=8,
-                                  example_orbit_steps=40),
+        name="tiny", deltas=(0.05, 0.2), complexities=("default",), seeds=(0, 1), n_hidden=12,
+        train={"max_updates": 4, "eval_every": 2, "checkpoint_every": 2, "eval_trials": 32,
+               "batch_trials": 8, "rollout_trials": 16, "minibatch_trials": 8, "ppo_epochs": 1},
+        analysis=AnalysisSettings(n_coherences=3, n_transient=60, n_steps=100, mi_trials=16,
+                                  example_orbit_steps=40, eval_trials=50),
         stats=StatsSettings(n_boot=200, n_perm=200),
     )
 
 
 def _quick() -> StudyConfig:
     return StudyConfig(
-        name="quick", deltas=(0.05, 0.15), complexities=("easy", "hard"), seeds=(0, 1, 2),
-        n_hidden=64,
+        name="quick", deltas=(0.05, 0.15), complexities=("default", "lowcoh"), seeds=(0, 1, 2),
+        n_hidden=64, train_preset="quick",
+        train_rl={"max_updates": 400}, train_sl={"max_updates": 2500},
         analysis=AnalysisSettings(n_coherences=7, n_transient=500, n_steps=500, mi_trials=48),
     )
 
@@ -384,9 +438,10 @@ def _quick() -> StudyConfig:
 def _paper() -> StudyConfig:
     return StudyConfig(
         name="paper", deltas=(0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.15),
-        complexities=("easy", "medium", "hard"), seeds=tuple(range(20)), n_hidden=250,
+        complexities=("default", "lowcoh", "choices3"), seeds=tuple(range(20)), n_hidden=250,
+        train_preset="paper",
         analysis=AnalysisSettings(n_coherences=21, n_init=10, n_transient=2000, n_steps=4000,
-                                  mi_trials=256, mi_shuffles=100),
+                                  mi_trials=256, mi_shuffles=100, grid_fixed_points=True),
         stats=StatsSettings(n_boot=5000, n_perm=5000),
     )
 
