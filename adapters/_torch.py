@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import warnings
 
 import numpy as np
 
@@ -313,7 +314,10 @@ class _Functional:
     def _run(self, g, H, X, shape):
         torch = self.torch
         try:
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                # vmap falls back to a loop for ops without a batching rule (e.g. gru_cell) and
+                # says so on every call; the result is the same, so keep the user's log clean
+                warnings.filterwarnings("ignore", message="There is a performance drop")
                 out = g(torch.from_numpy(H), torch.from_numpy(X))
         except Exception as exc:  # noqa: BLE001 - explain how to write a compatible step
             raise ModelTypeError(

@@ -1,0 +1,143 @@
+"""Result save/load: exact round trips, atomic writes, and clear errors on damaged files."""
+
+import dataclasses
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from attractorkit import Result, ResultFileError, ValidationError, results_equal
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Inner(Result):
+    values: np.ndarray
+    note: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Outer(Result):
+    points: np.ndarray
+    labels: np.ndarray
+    count: int
+    tol: float
+    name: str
+    flag: bool
+    missing: object
+    options: dict
+    pair: tuple
+    items: list
+    inner: _Inner
+
+
+def _example(rng):
+    return _Outer(
+        points=rng.normal(size=(5, 3)),
+        labels=np.array(["fixed_point", "chaotic", "periodic", "x", ""]),
+        count=7, tol=float("nan"), name="demo", flag=True, missing=None,
+        options={"k": 3, "inf": float("inf"), "arr": np.arange(4)},
+        pair=(1, "two", np.eye(2)),
+        items=[np.zeros(0), {"nested": [1.5, None]}],
+        inner=_Inner(values=np.array([[1, 2], [3, 4]], dtype=np.int32), note="é ünïcode"),
+    )
+
+
+def test_round_trip_is_exact(tmp_path, rng):
+    res = _example(rng)
+    path = res.save(tmp_path / "sub" / "res")
+    assert path.name == "res.npz" and path.exists()
+    back = _Outer.load(path)
+    assert results_equal(res, back)
+    assert back.labels.dtype.kind == "U"
+    assert isinstance(back.pair, tuple) and isinstance(back.inner, _Inner)
+    assert np.isinf(back.options["inf"]) and np.isnan(back.tol)
+    # loading without the suffix works too, and Result.load accepts any registered class
+    assert results_equal(Result.load(tmp_path / "sub" / "res"), res)
+
+
+def test_results_equal_sees_differences(rng):
+    a = _example(rng)
+    b = dataclasses.replace(a, points=a.points + 1e-12)
+    assert results_equal(a, a) and not results_equal(a, b)
+    assert not results_equal(a, dataclasses.replace(a, name="other"))
+
+
+def test_no_temporary_files_left_and_overwrite(tmp_path, rng):
+    res = _example(rng)
+    res.save(tmp_path / "r.npz")
+    res.save(tmp_path / "r.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.npz"]
+
+
+def test_truncated_file(tmp_path, rng):
+    path = _example(rng).save(tmp_path / "r.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ResultFileError, match="truncated or corrupted"):
+        _Outer.load(path)
+
+
+def test_corrupted_member(tmp_path, rng):
+    path = _example(rng).save(tmp_path / "r.npz")
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            payload = src.read(info.filename)
+            if info.filename.endswith(".npy"):
+                payload = payload[:20]
+            dst.writestr(info.filename, payload)
+    with pytest.raises(ResultFileError):
+        _Outer.load(bad)
+
+
+def test_garbage_missing_foreign_and_future(tmp_path, rng):
+    (tmp_path / "g.npz").write_bytes(b"not a zip file at all")
+    with pytest.raises(ResultFileError, match="truncated or corrupted"):
+        _Outer.load(tmp_path / "g.npz")
+    with pytest.raises(ResultFileError, match="no result file"):
+        _Outer.load(tmp_path / "absent.npz")
+    path = _example(rng).save(tmp_path / "r.npz")
+    with pytest.raises(ResultFileError, match="holds a _Outer, not a _Inner"):
+        _Inner.load(path)
+    for meta, pattern in (({"format": "other"}, "not an attractorkit result"),
+                          ({"format": "attractorkit-result", "schema_version": 999},
+                           "schema version 999")):
+        f = tmp_path / "m.npz"
+        with zipfile.ZipFile(f, "w") as zf:
+            zf.writestr("meta.json", json.dumps(meta))
+        with pytest.raises(ResultFileError, match=pattern):
+            _Outer.load(f)
+
+
+def test_object_arrays_are_refused(tmp_path):
+    res = _Inner(values=np.array([object(), 1], dtype=object), note="x")
+    with pytest.raises(ValidationError, match="object arrays"):
+        res.save(tmp_path / "o.npz")
+    assert not any(tmp_path.iterdir())
+
+
+def test_summary_names_fields(rng):
+    text = _example(rng).summary()
+    assert "_Outer" in text and "points: array (5, 3) float64" in text and "inner: _Inner" in text
+
+
+@settings(max_examples=25, deadline=None)
+@given(arr=hnp.arrays(dtype=st.sampled_from([np.float64, np.int64, np.bool_, np.float32]),
+                      shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4)),
+       note=st.text(max_size=20))
+def test_round_trip_property(tmp_path_factory, arr, note):
+    res = _Inner(values=arr, note=note)
+    path = res.save(tmp_path_factory.mktemp("h") / "r")
+    assert results_equal(_Inner.load(path), res)
+
+
+@pytest.mark.xfail(strict=True, reason="_results._encode uses np.ascontiguousarray, which turns "
+                   "0-d arrays into shape (1,); reported to the lead (fix: np.asarray(value, "
+                   "order='C'))")
+def test_zero_dim_array_keeps_its_shape(tmp_path):
+    res = _Inner(values=np.array(2.5), note="")
+    assert _Inner.load(res.save(tmp_path / "z")).values.shape == ()
