@@ -73,7 +73,13 @@ def test_trial_statistics_match_neurogym():
                                                                                 ours[key])])
         table = table[:, table.sum(0) >= 10]  # pool-free: drop rare cells
         assert chi2_contingency(table)[1] > 1e-3, key
-    assert abs(np.mean(ref["len"]) - b.lengths.mean()) < 0.3
+    # exact mean of floor(TruncExp(600, 300, 3000) / 100) plus the 11 fixed steps
+    k = np.arange(3, 30)
+    p = np.exp(-k / 6) - np.exp(-(k + 1) / 6)
+    exact = 11 + (k * p).sum() / p.sum()
+    sd = 5.25  # standard deviation of the delay in steps
+    assert abs(np.mean(ref["len"]) - exact) < 4 * sd / np.sqrt(n_ref)
+    assert abs(b.lengths.mean() - exact) < 4 * sd / np.sqrt(b.n_trials)
 
 
 def test_noise_is_neurogym_scaled_and_only_on_stimulus_channels():

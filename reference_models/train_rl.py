@@ -1,0 +1,97 @@
+"""Reinforcement training: recurrent PPO over a vectorised batch of whole trials.
+
+Each update: (1) roll out ``rollout_trials`` parallel trials with the current policy (actions
+sampled from the softmax at every step; the network never sees its actions, so the whole
+padded trial runs in one forward pass and the task scores the actions afterwards); (2) GAE(gamma,
+lambda) advantages from the critic, cut at each trial's end; (3) ``ppo_epochs`` passes over
+minibatches of whole trials (full BPTT from h0 = 0) with the clipped surrogate, a value loss
+and an entropy bonus, Adam with gradient-norm clipping. Read top to bottom; seeding,
+evaluation, checkpoints and stopping live in :mod:`.training`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+__all__ = ["run", "rollout", "gae", "ppo_loss"]
+
+
+def rollout(net, task, n_trials, rng, gen, device) -> dict:
+    """Act in ``n_trials`` fresh trials; returns tensors (B, T) for the PPO update."""
+    batch = task.sample(n_trials, rng)
+    obs = torch.from_numpy(batch.observations).to(device)
+    with torch.no_grad():
+        _, logits, values = net(obs)
+        logp_all = F.log_softmax(logits, -1)
+        # inverse-CDF sampling from a seeded generator: reproducible on CPU
+        u = torch.rand(logits.shape[:2], generator=gen).to(device)
+        cdf = logp_all.exp().cumsum(-1)
+        actions = (cdf < u[..., None]).sum(-1).clamp(max=logits.shape[-1] - 1)
+        logp = logp_all.gather(-1, actions[..., None])[..., 0]
+    out = task.score(batch, actions.cpu().numpy())
+    alive = torch.from_numpy(out.alive).to(device)
+    return {"obs": obs, "actions": actions, "logp": logp, "values": values * alive,
+            "rewards": torch.from_numpy(out.rewards).to(device),
+            "done": torch.from_numpy(out.done).to(device), "alive": alive,
+            "length": alive.sum(1), "n_steps": int(out.alive.sum())}
+
+
+def gae(rewards, values, done, alive, gamma: float, lam: float):
+    """Generalised advantage estimates and returns (B, T); zero after each trial's end."""
+    adv = torch.zeros_like(rewards)
+    last = torch.zeros_like(rewards[:, 0])
+    next_value = torch.zeros_like(rewards[:, 0])
+    for t in range(rewards.shape[1] - 1, -1, -1):
+        cont = 1.0 - done[:, t].to(rewards.dtype)
+        delta = rewards[:, t] + gamma * next_value * cont - values[:, t]
+        last = delta + gamma * lam * cont * last
+        adv[:, t] = last
+        next_value = values[:, t]
+    adv = adv * alive
+    return adv, (adv + values) * alive
+
+
+def ppo_loss(net, mb: dict, config) -> tuple[torch.Tensor, dict]:
+    """Clipped-surrogate PPO loss on a minibatch of whole trials."""
+    T = int(mb["length"].max())
+    alive = mb["alive"][:, :T]
+    n = alive.sum()
+    _, logits, values = net(mb["obs"][:, :T])
+    logp_all = F.log_softmax(logits, -1)
+    logp = logp_all.gather(-1, mb["actions"][:, :T, None])[..., 0]
+    adv = mb["adv"][:, :T]
+    mean = (adv * alive).sum() / n
+    std = (((adv - mean) * alive) ** 2).sum().div(n).sqrt()
+    adv = (adv - mean) / (std + 1e-8)
+    ratio = (logp - mb["logp"][:, :T]).exp()
+    clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+    pg = -(torch.minimum(ratio * adv, clipped * adv) * alive).sum() / n
+    v_loss = 0.5 * (((values - mb["returns"][:, :T]) ** 2) * alive).sum() / n
+    entropy = (-(logp_all.exp() * logp_all).sum(-1) * alive).sum() / n
+    loss = pg + config.vf_coef * v_loss - config.ent_coef * entropy
+    return loss, {"pg": pg.item(), "value": v_loss.item(), "entropy": entropy.item()}
+
+
+def run(config, session) -> None:
+    """The PPO loop: one rollout of parallel trials, then epochs over minibatches of trials."""
+    net, task, opt, dev = session.net, session.task, session.optimizer, session.device
+    gen = session.torch_gen
+    for _ in session.updates():
+        data = rollout(net, task, config.rollout_trials, session.rng_train, gen, dev)
+        data["adv"], data["returns"] = gae(data["rewards"], data["values"], data["done"],
+                                           data["alive"], config.gamma, config.gae_lambda)
+        losses = []
+        for _epoch in range(config.ppo_epochs):
+            order = torch.randperm(config.rollout_trials, generator=gen).to(dev)
+            for start in range(0, config.rollout_trials, config.minibatch_trials):
+                idx = order[start:start + config.minibatch_trials]
+                mb = {k: data[k][idx] for k in ("obs", "actions", "logp", "adv", "returns",
+                                                "alive", "length")}
+                loss, _ = ppo_loss(net, mb, config)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                opt.step()
+                losses.append(loss.item())
+        session.record(sum(losses) / len(losses), config.rollout_trials, data["n_steps"])
