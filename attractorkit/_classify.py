@@ -1,0 +1,469 @@
+"""Asymptotic classification: fixed point, periodic, quasi-periodic, chaotic, divergent — from
+independent evidence, with ``undetermined`` when the evidence disagrees."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from . import _decide as D
+from . import _dynengine as eng
+from . import _features as F
+from ._errors import ValidationError
+from ._lyapunov import package
+from ._results import Result
+from ._validation import as_rng, check_choice, check_int, check_positive
+
+__all__ = ["classify_attractors", "Attractors"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Evidence(Result):
+    """Per-run evidence behind each label; every field has shape (n_conditions, n_init).
+
+    ``step_size`` last step / scale; ``recurrence_error`` best exact-recurrence error / scale
+    (maps); ``n_zero`` number of exponents within ``zero_band`` of 0; ``section_kind`` one of
+    "none", "point", "points", "curve", "other" (for maps the orbit, for flows the Poincaré
+    section); ``ring_cv``, ``shift_spread``, ``gap_ratio``, ``rotation`` from the closed-curve
+    test; ``rational_distance`` of the rotation number to the nearest p/q (q <= q_max);
+    ``corr_dim`` correlation dimension of the recorded states; ``line_fraction`` share of power
+    in spectral lines and ``frequency`` the dominant one (cycles per step of the analysed
+    sequence; for periodic flows, 1 / period); ``spread_ratio`` and ``mean_shift`` compare the two
+    halves of the record; ``crossing_rate`` section crossings per time over the dominant
+    frequency (flows); ``n_section_points`` (clusters when finite); ``converging_rate``
+    contraction per step of a slow approach confirmed by Newton (NaN if none).
+    """
+
+    step_size: np.ndarray
+    recurrence_error: np.ndarray
+    n_zero: np.ndarray
+    zero_band: np.ndarray
+    section_kind: np.ndarray
+    ring_cv: np.ndarray
+    shift_spread: np.ndarray
+    gap_ratio: np.ndarray
+    rotation: np.ndarray
+    rational_distance: np.ndarray
+    corr_dim: np.ndarray
+    line_fraction: np.ndarray
+    frequency: np.ndarray
+    spread_ratio: np.ndarray
+    mean_shift: np.ndarray
+    crossing_rate: np.ndarray
+    n_section_points: np.ndarray
+    converging_rate: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Attractors(Result):
+    """Labels of the attractors reached from each (condition, initial state).
+
+    Attributes
+    ----------
+    label : ndarray of str, shape (n_conditions, n_init)
+        "fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent" or "undetermined".
+    period : ndarray of shape (n_conditions, n_init)
+        Steps (maps) or model time (flows) of periodic orbits; NaN otherwise.
+    torus_dim : ndarray of int
+        Dimension of the invariant torus of quasi-periodic runs (number of zero exponents,
+        the flow direction included); 0 otherwise.
+    lyapunov : ndarray of shape (n_conditions, n_init, n_exponents)
+        Leading exponents (NaN where not computed: runs settled on a fixed point or an exact
+        cycle before the Lyapunov pass, unless ``lyapunov="all"``).
+    lyapunov_stderr : same shape
+    attractor_id : ndarray of int
+        Runs of one condition with the same id reached the same attractor (-1: divergent).
+    confidence : ndarray of shape (n_conditions, n_init)
+        Share of the label's supporting checks passed at their strict thresholds (0 for
+        undetermined).
+    reason : ndarray of str
+        One line on why the label was given or refused.
+    location : ndarray of shape (n_conditions, n_init, n_state)
+        Fixed point, or the mean of the recorded orbit.
+    final_states : ndarray of shape (n_conditions, n_init, n_state)
+    evidence : Evidence
+    inputs : ndarray of shape (n_conditions, n_input)
+    steps : ndarray of int
+        Steps simulated per run.
+    time : str
+    """
+
+    label: np.ndarray
+    period: np.ndarray
+    torus_dim: np.ndarray
+    lyapunov: np.ndarray
+    lyapunov_stderr: np.ndarray
+    attractor_id: np.ndarray
+    confidence: np.ndarray
+    reason: np.ndarray
+    location: np.ndarray
+    final_states: np.ndarray
+    evidence: Evidence
+    inputs: np.ndarray
+    steps: np.ndarray
+    time: str
+
+    def counts(self) -> dict:
+        """Number of runs per label."""
+        return {lab: int(np.sum(self.label == lab)) for lab in D.LABELS}
+
+    def n_attractors(self) -> np.ndarray:
+        """Distinct attractors found per condition (divergent runs excluded)."""
+        return np.array([len(set(r[r >= 0].tolist())) for r in self.attractor_id])
+
+    def basins(self, condition=0) -> dict:
+        """{attractor id: (label, share of initial states)} for one condition."""
+        ids, lab = self.attractor_id[condition], self.label[condition]
+        out = {}
+        for a in sorted(set(ids.tolist())):
+            sel = ids == a
+            out[int(a)] = (str(lab[sel][0]), float(sel.mean()))
+        return out
+
+    def summary(self) -> str:
+        c, i = self.label.shape
+        parts = ", ".join(f"{k} {v}" for k, v in self.counts().items() if v)
+        lines = [f"Attractors: {c} condition(s) x {i} initial state(s): {parts}"]
+        qp = self.label == D.QP
+        if qp.any():
+            dims = sorted(set(self.torus_dim[qp].tolist()))
+            lines.append(f"  quasi-periodic torus dimension(s): {dims}")
+        per = self.label == D.PERIODIC
+        if per.any():
+            lines.append(f"  periods: {sorted(set(np.round(self.period[per], 4).tolist()))[:10]}")
+        lines.append(f"  attractors per condition: mean {self.n_attractors().mean():.2f}")
+        und = self.label == D.UNDETERMINED
+        if und.any():
+            lines.append(f"  undetermined, e.g.: {self.reason[und][0]}")
+        return "\n".join(lines)
+
+    def plot_evidence(self, *, ax=None):
+        """Scatter of lambda1 against the correlation dimension, coloured by label."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        lam1 = self.lyapunov[..., 0] if self.lyapunov.shape[-1] else np.full(self.label.shape,
+                                                                              np.nan)
+        for lab in D.LABELS:
+            sel = self.label == lab
+            if sel.any():
+                ax.scatter(self.evidence.corr_dim[sel], lam1[sel], s=10, label=lab)
+        ax.axhline(0.0, color="k", lw=0.5)
+        ax.set_xlabel("correlation dimension")
+        ax.set_ylabel("λ1")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_steps=2000,
+                        n_transient=2000, n_check=400, lyapunov="auto", n_exponents=None,
+                        max_extensions=2, thresholds=None, init_scale=1.0,
+                        divergence_threshold=eng.DEFAULT_THRESHOLD, max_memory=2**28,
+                        rng=None, progress=False) -> Attractors:
+    """Label the attractor reached from each initial state under each constant input.
+
+    For every run: ``n_transient`` steps, of which the last ``n_check`` are kept for quick tests
+    (a step below ``fp_tol`` -> fixed point; an exact recurrence of period p <= ``p_max`` on a
+    map -> periodic). Unsettled runs (all runs with ``lyapunov="all"``) continue ``n_steps``
+    steps with ``n_exponents`` tangent vectors (Benettin QR), recording the orbit; from the
+    record the evidence is gathered: exponents and how many are within the zero band
+    max(5 / T, 4 stderr, 1e-4); the "section" (the map's orbit, or the flow's Poincaré section)
+    as a point, finite set, closed curve (Laplacian-eigenmap ordering + constant rank shift =
+    rotation on a circle) or other; the rotation number and its distance to low-order rationals;
+    the share of power in spectral lines; the correlation dimension; stationarity of the two
+    halves. The decision rules, in order:
+
+    1. diverged -> ``divergent``;
+    2. step below ``fp_tol`` or section a single point -> ``fixed_point`` (``undetermined`` if
+       lambda1 > band);
+    3. exact recurrence (maps) / k tight section clusters with lambda1 ~ 0 > lambda2 (flows) ->
+       ``periodic`` (``undetermined`` if lambda1 > band);
+    4. Newton-confirmed, attracting and approached fixed point or p-cycle (slow transient) ->
+       ``fixed_point`` / ``periodic`` with confidence <= 0.8;
+    5. lambda1 > band -> ``chaotic`` if the section is not a point, finite set or closed curve
+       and the spectrum is not a line spectrum; else ``undetermined``;
+    6. |lambda1| <= band -> ``quasi_periodic`` with torus dimension d = number of zero
+       exponents if d >= 1 (maps) / 2 (flows), the halves are stationary, the correlation
+       dimension is within 0.35 of d, the spectrum is a line spectrum, for d = 1 (maps) / 2
+       (flows) the section is a closed curve with a rotation number away from p/q (q <= 50),
+       and for flows the crossing rate matches the dominant frequency; else ``undetermined``;
+    7. anything else (lambda1 < -band but not settled) -> ``undetermined``.
+
+    Undetermined runs are continued for another ``n_steps`` (up to ``max_extensions`` times)
+    before the label is final. Attractors of one condition are matched across initial states
+    (same label, and point sets within a few nearest-neighbour spacings of each other).
+
+    Parameters
+    ----------
+    model : Model
+    inputs : array_like of shape (n_input,) or (n_conditions, n_input), or None
+        Constant inputs (frozen as parameters).
+    initial_states : array_like, optional
+        (n_init, n_state) shared or (n_conditions, n_init, n_state). Default: ``n_init``
+        standard-normal states times ``init_scale``.
+    n_steps, n_transient, n_check : int
+        Recorded steps per Lyapunov pass, transient steps, states kept for the quick tests.
+    lyapunov : {"auto", "all"}
+        "auto" skips the exponents of runs already settled on a fixed point or exact cycle.
+    n_exponents : int, optional
+        Default min(n_state, 3) for maps, min(n_state, 4) for flows.
+    max_extensions : int, default 2
+    thresholds : dict, optional
+        Overrides of the decision thresholds (names of ``attractorkit._decide.Settings``).
+    max_memory : int
+        Bytes of orbit records held at once; conditions are processed in chunks to fit.
+    rng : None, int or Generator
+    progress : bool
+
+    Returns
+    -------
+    Attractors
+    """
+    flow, dt = eng.check_model_arg(model)
+    n = int(model.n_state)
+    n_steps = check_int("n_steps", n_steps, minimum=50)
+    n_transient = check_int("n_transient", n_transient, minimum=0)
+    n_check = check_int("n_check", n_check, minimum=3)
+    n_init = check_int("n_init", n_init, minimum=1)
+    max_extensions = check_int("max_extensions", max_extensions, minimum=0)
+    check_choice("lyapunov", lyapunov, ("auto", "all"))
+    threshold = check_positive("divergence_threshold", divergence_threshold)
+    max_memory = check_int("max_memory", max_memory, minimum=1)
+    m_exp = min(n, 4 if flow else 3) if n_exponents is None else check_int(
+        "n_exponents", n_exponents, minimum=1, maximum=n)
+    st = _settings(thresholds)
+    rng = as_rng(rng)
+    X, n_cond, _ = eng.prepare_inputs(model, inputs, None, allow_varying=False)
+    if initial_states is None:
+        init_scale = check_positive("init_scale", init_scale)
+        initial_states = init_scale * rng.standard_normal((n_init, n))
+    H0 = eng.prepare_states(model, initial_states, n_cond)
+    per_cond = H0.shape[1] * n_steps * n * 8
+    chunk = max(1, int(max_memory // max(per_cond, 1)))
+    parts = []
+    starts = range(0, n_cond, chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="classify", unit="chunk")
+    run = _Run(model, flow, dt, st, n_steps, n_transient, n_check, lyapunov, m_exp,
+               max_extensions, threshold, rng)
+    for c0 in starts:
+        parts.append(run.chunk(X[c0:c0 + chunk], H0[c0:c0 + chunk]))
+    return _assemble(parts, X, n_cond, H0.shape[1], model.time)
+
+
+def _settings(thresholds):
+    st = D.Settings()
+    if thresholds is None:
+        return st
+    if not isinstance(thresholds, dict):
+        raise ValidationError(f"thresholds: expected a dict, received {type(thresholds).__name__}")
+    names = {f.name for f in dataclasses.fields(st)}
+    for k, v in thresholds.items():
+        if k not in names:
+            raise ValidationError(f"thresholds: unknown name {k!r}; known: {sorted(names)}")
+        setattr(st, k, type(getattr(st, k))(v))
+    return st
+
+
+class _Run:
+    """One classification run over chunks of conditions (settings shared)."""
+
+    def __init__(self, model, flow, dt, st, n_steps, n_transient, n_check, lyapunov, m_exp,
+                 max_extensions, threshold, rng):
+        self.__dict__.update(locals())
+        del self.__dict__["self"]
+        self.n_skip = n_steps // 10
+        self.T = (n_steps - self.n_skip) * (dt if flow else 1.0)
+
+    def chunk(self, X, H0):
+        c, i, n = H0.shape
+        B = c * i
+        H = H0.reshape(B, n).copy()
+        cidx = np.repeat(np.arange(c), i)
+        r = _ChunkResult(B, n, self.m_exp)
+        r.steps[:] = self.n_transient
+        nA = min(self.n_check, self.n_transient)
+        RA, d = eng.rollout(self.model, H, X, cidx, self.n_transient - nA, nA, 1,
+                            self.threshold, nA, flow=self.flow, dt=self.dt, varying=False)
+        pending = []
+        for b in range(B):
+            if d[b] >= 0:
+                r.set(b, D.DIVERGENT, conf=1.0, reason=f"left the bounds at step {d[b]}")
+            elif nA < 3 or not self._quick(RA[b], r, b):
+                pending.append(b)
+            elif self.lyapunov == "all":
+                pending.append(b)
+        del RA
+        for rnd in range(self.max_extensions + 1):
+            if not pending:
+                break
+            pending = self._lyapunov_pass(np.array(pending), X, H, cidx, r,
+                                          last=rnd == self.max_extensions)
+        r.final[:] = H
+        r.match(c, i, self.st)
+        return r
+
+    def _quick(self, R, r, b):
+        scale = F.scale_of(R)
+        step = np.max(np.abs(R[-1] - R[-2])) / scale
+        r.ev["step_size"][b] = step
+        if step <= self.st.fp_tol:
+            r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=R[-1], pts=R[-1:])
+            return True
+        if self.flow:
+            return False
+        p, err = F.exact_period(R, self.st.p_max, self.st.period_tol * scale)
+        r.ev["recurrence_error"][b] = err / scale
+        if p == 0:
+            return False
+        r.ev["section_kind"][b] = "points"
+        r.ev["n_section_points"][b] = p
+        r.set(b, D.PERIODIC, period=float(p), conf=1.0,
+              reason=f"exact recurrence with period {p}", loc=R[-p:].mean(0), pts=R[-p:])
+        return True
+
+    def _lyapunov_pass(self, idx, X, H, cidx, r, last):
+        n = H.shape[1]
+        Hs = H[idx].copy()
+        Q0 = eng.random_frames(idx.size, n, self.m_exp, self.rng)
+        logsum, wins, dB, RB = eng.lyapunov(
+            self.model, Hs, X, cidx[idx], Q0, 0, self.n_steps, self.n_skip, 1, 10,
+            self.threshold, self.n_steps, flow=self.flow, dt=self.dt, varying=False)
+        H[idx] = Hs
+        spec = package(logsum, wins, dB, Hs, 1, idx.size, self.n_steps, self.n_skip, 1, 10,
+                       self.flow, self.dt, self.model.time, 0, warn=False)
+        lam, se = spec.exponents[0], spec.stderr[0]
+        again = []
+        for j, b in enumerate(idx):
+            r.steps[b] += self.n_steps
+            if dB[j] >= 0:
+                r.set(b, D.DIVERGENT, conf=1.0, reason="left the bounds")
+                continue
+            settled = r.label[b] in (D.FIXED, D.PERIODIC)
+            r.lam[b], r.se[b] = lam[j], se[j]
+            if settled:  # lyapunov="all": exponents only, checked for contradiction
+                band = D.zero_band(lam[j], se[j], self.T, self.st)[0]
+                if lam[j][0] > band:
+                    r.set(b, D.UNDETERMINED, reason="settled orbit but lambda1 > 0")
+                continue
+            if self._judge(RB[j], X[cidx[b], 0], lam[j], se[j], r, b) or last:
+                continue
+            again.append(b)
+        return again
+
+    def _judge(self, R, x, lam, se, r, b):
+        """Gather evidence and decide; False when the run should be extended."""
+        st = self.st
+        D.gather(self.model, R, x, lam, se, self.T, self.flow, self.dt, st, r.ev, b)
+        label, period, tdim, conf, why = D.decide(r.ev, b, lam, self.flow, st, None)
+        slow = None
+        lam1 = lam[0] if lam.size else np.nan
+        unsettled = not (abs(np.log(max(r.ev["spread_ratio"][b], 1e-300))) <= st.stationary_tol
+                         and r.ev["mean_shift"][b] <= st.stationary_tol)
+        if label == D.UNDETERMINED and (unsettled or not lam1 >= -r.ev["zero_band"][b]):
+            slow = D.converging(self.model, R, x, self.flow, st)
+            if slow is not None:
+                r.ev["converging_rate"][b] = slow[2]
+                label, period, tdim, conf, why = D.decide(r.ev, b, lam, self.flow, st, slow)
+        if label == D.FIXED:
+            loc = slow[1] if slow is not None else R[-1]
+            pts = loc[None]
+        elif label == D.PERIODIC and not self.flow:
+            p = int(period)
+            if slow is not None:
+                pts = _cycle(self.model, slow[1], x, p)
+            else:
+                pts = R[-p:]
+            loc = pts.mean(0)
+        else:
+            loc = R.mean(0)
+            pts = R[-min(R.shape[0], 400):]
+        r.set(b, label, period=period, tdim=tdim, conf=conf, reason=why, loc=loc, pts=pts)
+        return label != D.UNDETERMINED
+
+
+def _cycle(model, h, x, p):
+    pts = [h]
+    for _ in range(p - 1):
+        pts.append(eng.numpy_advance(model, pts[-1][None], x[None], False, None)[0])
+    return np.array(pts)
+
+
+class _ChunkResult:
+    def __init__(self, B, n, m):
+        self.label = np.full(B, D.UNDETERMINED, dtype="U14")
+        self.period = np.full(B, np.nan)
+        self.tdim = np.zeros(B, dtype=np.int64)
+        self.conf = np.zeros(B)
+        self.reason = np.full(B, "", dtype="U120")
+        self.lam = np.full((B, m), np.nan)
+        self.se = np.full((B, m), np.nan)
+        self.loc = np.full((B, n), np.nan)
+        self.final = np.full((B, n), np.nan)
+        self.steps = np.zeros(B, dtype=np.int64)
+        self.ev = D.empty_evidence(B)
+        self.pts = [None] * B
+        self.ids = np.full(B, -1, dtype=np.int64)
+
+    def set(self, b, label, *, period=np.nan, tdim=0, conf=0.0, reason="", loc=None, pts=None):
+        self.label[b], self.period[b], self.tdim[b] = label, period, tdim
+        self.conf[b], self.reason[b] = conf, reason[:120]
+        if loc is not None:
+            self.loc[b] = loc
+        self.pts[b] = pts
+
+    def match(self, c, i, st):
+        """Attractor ids per condition: same label and overlapping point sets."""
+        for cc in range(c):
+            rows = range(cc * i, (cc + 1) * i)
+            reps = []  # (row of the representative, id)
+            for b in rows:
+                if self.label[b] == D.DIVERGENT or self.pts[b] is None:
+                    continue
+                for rep, aid in reps:
+                    if self.label[rep] == self.label[b] and _same(self.pts[rep], self.pts[b]):
+                        self.ids[b] = aid
+                        break
+                else:
+                    self.ids[b] = len(reps)
+                    reps.append((b, len(reps)))
+
+
+def _same(A, B):
+    scale = max(F.scale_of(A), F.scale_of(B))
+    floor = 1e-6 * scale
+    if A.shape[0] == 1 or B.shape[0] == 1 or A.shape[0] < 20:
+        if A.shape[0] != B.shape[0]:
+            return False
+        return F.set_overlap(A, B, floor) >= 1.0
+    from scipy.spatial import cKDTree
+
+    nn = []
+    for P in (A, B):
+        d = cKDTree(P).query(P, k=2)[0][:, 1]
+        nn.append(np.median(d))
+    eps = max(3.0 * max(nn), floor)
+    return F.set_overlap(A, B, eps) >= 0.8
+
+
+def _assemble(parts, X, n_cond, n_init, time):
+    def cat(get):
+        return np.concatenate([get(p) for p in parts]).reshape((n_cond, n_init) +
+                                                               get(parts[0]).shape[1:])
+
+    ev = Evidence(**{k: cat(lambda p, k=k: p.ev[k]) for k in
+                     [f.name for f in dataclasses.fields(Evidence)]})
+    return Attractors(
+        label=cat(lambda p: p.label), period=cat(lambda p: p.period),
+        torus_dim=cat(lambda p: p.tdim), lyapunov=cat(lambda p: p.lam),
+        lyapunov_stderr=cat(lambda p: p.se), attractor_id=cat(lambda p: p.ids),
+        confidence=cat(lambda p: p.conf), reason=cat(lambda p: p.reason),
+        location=cat(lambda p: p.loc), final_states=cat(lambda p: p.final), evidence=ev,
+        inputs=np.ascontiguousarray(X[:, 0, :]), steps=cat(lambda p: p.steps), time=time)

@@ -1,0 +1,279 @@
+"""Evidence gathering and the decision rules of :func:`attractorkit.classify_attractors`.
+
+For every trajectory the evidence is a flat record of numbers (see ``EVIDENCE_FIELDS``); the
+label follows from it by fixed rules (``decide``). The rules are written out in
+``docs/dynamics.md`` and in the docstring of ``classify_attractors``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import _features as F
+from ._dynengine import numpy_advance
+from ._poincare import poincare_section
+
+FIXED, PERIODIC, QP, CHAOTIC, DIVERGENT, UNDETERMINED = (
+    "fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent", "undetermined")
+LABELS = (FIXED, PERIODIC, QP, CHAOTIC, DIVERGENT, UNDETERMINED)
+
+
+@dataclasses.dataclass
+class Settings:
+    """Thresholds of the decision rules (all relative to the orbit's scale or spread)."""
+
+    fp_tol: float = 1e-9          # step |h_{t+1} - h_t|_inf / scale below this: fixed point
+    period_tol: float = 1e-8      # recurrence |h_{t+p} - h_t|_inf / scale: periodic
+    section_tol: float = 1e-5     # flows: section points within this (relative) form clusters
+    p_max: int = 100              # longest period tested
+    zero_c: float = 5.0           # zero band |lambda| <= max(zero_c / T, 4 stderr, zero_abs)
+    zero_abs: float = 1e-4
+    ring_cv: float = 0.25         # closed curve: eigenmap radius spread below this
+    shift_spread: float = 0.02    # closed curve: circular std of rank shifts below this
+    gap_ratio: float = 10.0       # closed curve: largest / median angular gap below this
+    q_max: int = 20               # rotation numbers within rational_tol of p/q, q <= q_max,
+    rational_tol: float = 2e-5    # are treated as resonant (not quasi-periodic)
+    line_fraction: float = 0.9    # line spectrum: share of power in the top 5% bins
+    dim_tol: float = 0.35         # correlation dimension within this of the torus dimension
+    stationary_tol: float = 0.1   # |log spread ratio| and mean shift / spread of the halves
+    rate_tol: float = 0.15        # flows: crossings per time vs dominant frequency
+
+
+EVIDENCE_FIELDS = (
+    "step_size", "recurrence_error", "n_zero", "zero_band", "ring_cv", "shift_spread",
+    "gap_ratio", "rotation", "rational_distance", "corr_dim", "line_fraction", "frequency",
+    "spread_ratio", "mean_shift", "crossing_rate", "n_section_points", "converging_rate",
+)
+
+
+def empty_evidence(B):
+    ev = {k: np.full(B, np.nan) for k in EVIDENCE_FIELDS}
+    ev["section_kind"] = np.full(B, "none", dtype="U6")
+    return ev
+
+
+def zero_band(lam, se, T, st: Settings):
+    return np.maximum(np.maximum(st.zero_c / T, 4.0 * np.nan_to_num(se, nan=np.inf)),
+                      st.zero_abs)
+
+
+def orbit_sequence(model, X, flow, dt, st: Settings, cidx_x):
+    """Points analysed as 'the section': a map's orbit, or a flow's Poincaré section (plane
+    normal to PC2, or PC1 / PC3 when the crossing rate disagrees with the dominant
+    frequency). Returns (points, times, crossing-rate ratio)."""
+    if not flow:
+        return X, np.arange(X.shape[0], dtype=float), np.nan
+    V = np.asarray(model.step(X, np.broadcast_to(cidx_x, (X.shape[0], cidx_x.size))),
+                   dtype=float)
+    frac, f = F.spectral_lines(F.pc1_series(X))
+    T = X.shape[0] * dt
+    best = None
+    for pc in (1, 0, 2):
+        if pc >= X.shape[1]:
+            continue
+        try:
+            sec = poincare_section(X, pc=pc, dt=dt, velocities=V)
+        except ValueError:
+            continue
+        rate = sec.n_points / T / f if f > 0 else np.nan
+        if best is None:
+            best = (sec, rate)
+        if np.isfinite(rate) and abs(rate - 1.0) <= st.rate_tol:
+            best = (sec, rate)
+            break
+    if best is None:
+        return np.zeros((0, X.shape[1])), np.zeros(0), np.nan
+    return best[0].points, best[0].times, best[1]
+
+
+def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
+    """Fill evidence row i from the record X (n_steps, n) of one trajectory."""
+    scale = F.scale_of(X)
+    ev["step_size"][i] = np.max(np.abs(X[-1] - X[-2])) / scale
+    if not flow:
+        p, err = F.exact_period(X, st.p_max, st.period_tol * scale)
+        ev["recurrence_error"][i] = err / scale
+    ev["spread_ratio"][i], ev["mean_shift"][i] = F.stationarity(X)
+    if lam is not None:
+        band = zero_band(lam, se, T, st)
+        ev["zero_band"][i] = band[0]
+        ev["n_zero"][i] = int(np.sum(np.abs(lam) <= band))
+    P, times, rate = orbit_sequence(model, X, flow, dt, st, x)
+    ev["crossing_rate"][i] = rate
+    ev["n_section_points"][i] = P.shape[0]
+    spread = F.spread_of(P) if P.shape[0] else 0.0
+    if P.shape[0] < 3:
+        ev["section_kind"][i] = "none"
+        return
+    tol = (st.period_tol if not flow else st.section_tol) * scale
+    if spread <= tol:
+        ev["section_kind"][i] = "point"
+        return
+    k, _ = F.exact_period(P, min(st.p_max, P.shape[0] // 3), tol)
+    if k:
+        ev["section_kind"][i] = "points"
+        ev["n_section_points"][i] = k
+        if flow:
+            ev["frequency"][i] = 1.0 / np.mean(times[k:] - times[:-k])
+        return
+    ct = F.curve_test(P)
+    ev["ring_cv"][i], ev["shift_spread"][i] = ct["ring_cv"], ct["shift_spread"]
+    ev["gap_ratio"][i], ev["rotation"][i] = ct["gap_ratio"], ct["rotation"]
+    if np.isfinite(ct["rotation"]):
+        ev["rational_distance"][i] = F.rational_distance(ct["rotation"], st.q_max)[0]
+    curve = (ct["connected"] and ct["ring_cv"] < st.ring_cv
+             and ct["shift_spread"] < st.shift_spread and ct["gap_ratio"] < st.gap_ratio)
+    ev["section_kind"][i] = "curve" if curve else "other"
+    ev["line_fraction"][i], fr = F.spectral_lines(F.pc1_series(P))
+    ev["frequency"][i] = fr
+    ev["corr_dim"][i] = F.correlation_dimension(X[:: max(1, X.shape[0] // 4000)])
+
+
+def polish(model, h, x, p, flow, n_iter=12):
+    """Newton on F^p(h) - h (maps) or F(h) (flows) from h; returns (h*, residual, stable)."""
+    n = h.size
+    x2 = x[None, :]
+    h = h.copy()[None, :]
+    res = np.inf
+    with np.errstate(all="ignore"):
+        for _ in range(n_iter):
+            g, M = _compose(model, h, x2, p, flow)
+            new = float(np.max(np.abs(g)))
+            if not np.isfinite(new) or new > 10 * res:
+                return h[0], np.inf, False
+            res = new
+            A = M if flow else M - np.eye(n)
+            try:
+                dh = np.linalg.solve(A, g[0])
+            except np.linalg.LinAlgError:
+                dh = np.linalg.lstsq(A, g[0], rcond=None)[0]
+            h = h - dh[None, :]
+            if np.max(np.abs(dh)) <= 1e-13 * (1.0 + np.max(np.abs(h))):
+                break
+        g, M = _compose(model, h, x2, p, flow)
+        res = float(np.max(np.abs(g)))
+        ev = np.linalg.eigvals(M)
+        stable = bool(np.max(ev.real) < 0) if flow else bool(np.max(np.abs(ev)) < 1)
+    return h[0], res, stable
+
+
+def _compose(model, h, x, p, flow):
+    if flow:
+        return np.asarray(model.step(h, x)), np.asarray(model.jacobian(h, x))[0]
+    M = np.eye(h.shape[1])
+    y = h
+    for _ in range(p):
+        M = np.asarray(model.jacobian(y, x))[0] @ M
+        y = numpy_advance(model, y, x, False, None)
+    return y - h, M
+
+
+def converging(model, X, x, flow, st: Settings):
+    """Slow approach to a fixed point or periodic orbit: Newton-polish a candidate near the end
+    of the record and check it is attracting and approached. Returns (p, h*, rate) or None."""
+    scale = F.scale_of(X)
+    spread = F.spread_of(X)
+    if flow:
+        cands = [1]
+    else:
+        e = F.last_returns(X, st.p_max)
+        order = np.argsort(e)[:2]
+        cands = [int(j) + 1 for j in order if e[j] <= 0.2 * max(spread, 1e-300)]
+        if 1 not in cands:
+            cands.append(1)
+    for p in sorted(set(cands)):
+        hs, res, stable = polish(model, X[-1], x, p, flow)
+        if not (res <= 1e-9 * scale and stable):
+            continue
+        # phase-matched distances from the record to h* must shrink
+        d = np.max(np.abs(X[::-1][::p] - hs), axis=1)[::-1]
+        if d.size < 8 or not np.all(np.isfinite(d)):
+            continue
+        q = d.size // 4
+        first, last = np.median(d[:q]), np.median(d[-q:])
+        if last < 0.7 * first and d[-1] < 0.5 * max(spread, d[0]) + 1e-12:
+            steps = (d.size - q) * p
+            rate = float(np.exp(np.log(max(last, 1e-300) / first) / steps)) if first > 0 else 0.0
+            return p, hs, rate
+    return None
+
+
+def decide(ev, i, lam, flow, st: Settings, slow):
+    """(label, period-or-NaN, torus_dim, confidence, reason) for evidence row i."""
+    kind = ev["section_kind"][i]
+    lam1 = lam[0] if lam is not None and lam.size else np.nan
+    band = ev["zero_band"][i]
+    has_lam = np.isfinite(lam1)
+    single = kind == "points" and not flow and ev["n_section_points"][i] == 1
+    if ev["step_size"][i] <= st.fp_tol or kind == "point" or single:
+        if has_lam and lam1 > band:
+            return UNDETERMINED, np.nan, 0, 0.0, "settled to a point but lambda1 > 0"
+        return FIXED, np.nan, 0, 1.0, "step below tolerance"
+    if not flow and np.isfinite(ev["recurrence_error"][i]) and ev["recurrence_error"][i] <= \
+            st.period_tol:
+        p = int(ev["n_section_points"][i]) if kind == "points" else 0
+        if has_lam and lam1 > band:
+            return UNDETERMINED, np.nan, 0, 0.0, "exact recurrence but lambda1 > 0"
+        return PERIODIC, float(p), 0, 1.0, f"exact recurrence with period {p}"
+    if kind == "points" and flow:
+        lam2 = lam[1] if lam is not None and lam.size > 1 else -np.inf
+        if has_lam and (abs(lam1) > band or lam2 > -band):
+            return UNDETERMINED, np.nan, 0, 0.0, "section clusters but exponents disagree"
+        return (PERIODIC, 1.0 / ev["frequency"][i], 0, 1.0,
+                f"{int(ev['n_section_points'][i])} section cluster(s)")
+    if slow is not None:
+        p, _, rate = slow
+        if has_lam and lam1 > band:
+            return UNDETERMINED, np.nan, 0, 0.0, "converging orbit but lambda1 > 0"
+        conf = 0.8 if (not has_lam or lam1 < 0) else 0.6
+        if p == 1:
+            return FIXED, np.nan, 0, conf, f"slow convergence (rate {rate:.4g}/step)"
+        return PERIODIC, float(p), 0, conf, f"slow convergence to period {p}"
+    if not has_lam:
+        return UNDETERMINED, np.nan, 0, 0.0, "no exponents"
+    if lam1 > band:
+        return _chaos(ev, i, lam1, band, st)
+    if lam1 >= -band:
+        return _quasi_periodic(ev, i, flow, st)
+    return UNDETERMINED, np.nan, 0, 0.0, "contracting (lambda1 < 0) but not settled"
+
+
+def _chaos(ev, i, lam1, band, st):
+    kind = ev["section_kind"][i]
+    if kind in ("curve", "points", "point"):
+        return UNDETERMINED, np.nan, 0, 0.0, f"lambda1 > 0 but the section is a {kind}"
+    lf = ev["line_fraction"][i]
+    if np.isfinite(lf) and lf >= st.line_fraction:
+        return UNDETERMINED, np.nan, 0, 0.0, "lambda1 > 0 but a line spectrum"
+    checks = [lam1 > 3 * band, not np.isfinite(lf) or lf < 0.7, kind == "other"]
+    return CHAOTIC, np.nan, 0, float(np.mean(checks)), "lambda1 > 0, broadband, no curve"
+
+
+def _quasi_periodic(ev, i, flow, st):
+    d = int(ev["n_zero"][i])
+    fails = []
+    if d < (2 if flow else 1):
+        fails.append(f"{d} zero exponent(s)")
+    if abs(np.log(max(ev["spread_ratio"][i], 1e-300))) > st.stationary_tol or \
+            ev["mean_shift"][i] > st.stationary_tol:
+        fails.append("non-stationary")
+    D = ev["corr_dim"][i]
+    if not (np.isfinite(D) and abs(D - d) <= st.dim_tol):
+        fails.append(f"correlation dimension {D:.2f} vs {d}")
+    lf = ev["line_fraction"][i]
+    if not (np.isfinite(lf) and lf >= st.line_fraction):
+        fails.append("no line spectrum")
+    if d == (2 if flow else 1):
+        if ev["section_kind"][i] != "curve":
+            fails.append(f"section is {ev['section_kind'][i]}, not a closed curve")
+        elif not ev["rational_distance"][i] > st.rational_tol:
+            fails.append("rotation number near a low-order rational")
+    if flow and not abs(ev["crossing_rate"][i] - 1.0) <= st.rate_tol:
+        fails.append("crossing rate disagrees with the dominant frequency")
+    if fails:
+        return UNDETERMINED, np.nan, 0, 0.0, "lambda1 ~ 0 but " + "; ".join(fails)
+    conf = float(np.mean([ev["shift_spread"][i] < st.shift_spread / 4 if d == (2 if flow else 1)
+                          else True, abs(D - d) < st.dim_tol / 2, lf > 0.97]))
+    return QP, np.nan, d, 0.5 + 0.5 * conf, f"{d} zero exponent(s), invariant curve"
