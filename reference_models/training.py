@@ -226,16 +226,20 @@ def train(config: TrainConfig, *, out=None, progress: bool = False) -> TrainResu
     loop = importlib.import_module(f".train_{config.paradigm}", __package__).run
     threads = torch.get_num_threads()
     det = torch.are_deterministic_algorithms_enabled()
+    warn = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
         if config.num_threads is not None:
             torch.set_num_threads(config.num_threads)
-        torch.use_deterministic_algorithms(True)
+        # CPU: bitwise determinism. CUDA: deterministic kernels where they exist, a warning
+        # (not an error) where they do not (cuBLAS would need CUBLAS_WORKSPACE_CONFIG)
+        torch.use_deterministic_algorithms(
+            True, warn_only=torch.device(config.device).type != "cpu")
         session = Session(config, out=out, progress=progress)
         loop(config, session)
         return session.result()
     finally:
         torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(det)
+        torch.use_deterministic_algorithms(det, warn_only=warn)
 
 
 class Session:

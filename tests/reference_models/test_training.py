@@ -148,3 +148,19 @@ def test_cli_train_writes_metadata_with_accuracy(tmp_path, capsys):
     assert len(list((out / "checkpoints").glob("*.safetensors"))) == 3
     assert cli.main(["train", "--paradigm", "sl", "--delta", "-1", "--no-progress"]) == 2
     assert "delta" in capsys.readouterr().err
+
+
+def test_train_restores_torch_settings_and_accepts_a_task_config():
+    from attractorkit.reference_models.task import TASK_PRESETS
+
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    cfg = TrainConfig(paradigm="sl", task=TASK_PRESETS["choices3"], num_threads=1,
+                      **{**TINY, "max_updates": 2})
+    result = train(cfg)
+    assert torch.get_num_threads() == threads
+    assert torch.are_deterministic_algorithms_enabled() == det
+    assert result.network.n_input == 9 and result.network.n_actions == 4
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    quick = TrainConfig.preset("quick", paradigm="rl", seed=4)
+    assert quick.n_hidden == 64 and quick.paradigm == "rl" and quick.seed == 4
