@@ -1,0 +1,336 @@
+"""k-nearest-neighbour mutual-information kernels (KSG and Ross) for one-dimensional variables.
+
+All kernels work on *sorted* copies of the data so that neighbour searches are sweeps and
+marginal counts are binary searches, and they run a batch of (unit, shuffle) jobs in one
+``prange``. Every comparison is made on exact differences ``|v[j] - v[p]|`` (never on bounds
+``v[p] +- r``, which rounds), so counts agree with a KD-tree's.
+
+Conventions shared by the batch kernels:
+
+- ``vals`` (U, N): each row is one unit's values sorted ascending; ``order`` (U, N) the argsort
+  that produced it (``vals[u] == x[order[u], u]``);
+- ``perms`` (S, N): shuffles as index arrays; under shuffle ``s`` the partner variable of
+  sample ``i`` is ``y[perms[s, i]]`` (row 0 is usually the identity: the observed value);
+- ``psi`` (N + 2,): the digamma function at 0, 1, ..., N + 1 (``psi[0]`` is unused);
+- ``out`` (U, S): the estimates, in nats.
+
+No validation and no random numbers here: the callers in ``attractorkit._information`` and
+``attractorkit._selectivity`` prepare everything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# mean number of points per grid cell under independence (tuned in benchmarks/bench_mi.py)
+GRID_OCCUPANCY = 2.0
+
+
+@njit(cache=True)
+def count_within(v, p, r, strict):
+    """Number of j != p with |v[j] - v[p]| < r (strict) or <= r, for v sorted ascending."""
+    n = v.shape[0]
+    c = v[p]
+    if strict and r <= 0.0:
+        return 0
+    # left end: the first j <= p inside; galloping then bisection on the exact predicate
+    hi = p
+    step = 1
+    lo = p - 1
+    while lo >= 0 and ((c - v[lo] < r) if strict else (c - v[lo] <= r)):
+        hi = lo
+        step *= 2
+        lo = p - step
+    if lo < 0:
+        lo = -1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (c - v[mid] < r) if strict else (c - v[mid] <= r):
+            hi = mid
+        else:
+            lo = mid
+    left = hi
+    # right end: the last j >= p inside
+    lo = p
+    step = 1
+    hi = p + 1
+    while hi < n and ((v[hi] - c < r) if strict else (v[hi] - c <= r)):
+        lo = hi
+        step *= 2
+        hi = p + step
+    if hi > n:
+        hi = n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (v[mid] - c < r) if strict else (v[mid] - c <= r):
+            lo = mid
+        else:
+            hi = mid
+    return lo - left
+
+
+@njit(cache=True)
+def _insert(best, bdx, bdy, d, dx, dy, k):
+    i = k - 1
+    while i > 0 and best[i - 1] > d:
+        best[i] = best[i - 1]
+        bdx[i] = bdx[i - 1]
+        bdy[i] = bdy[i - 1]
+        i -= 1
+    best[i] = d
+    bdx[i] = dx
+    bdy[i] = dy
+
+
+@njit(cache=True)
+def _scan_cell(cell, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy):
+    for m in range(start[cell], start[cell + 1]):
+        if mid[m] == p:
+            continue
+        dx = abs(mx[m] - x0)
+        dy = abs(my[m] - y0)
+        d = dx if dx >= dy else dy
+        if d < best[k - 1]:
+            _insert(best, bdx, bdy, d, dx, dy, k)
+
+
+@njit(cache=True)
+def _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy):
+    """k nearest neighbours of point p (max norm) on an equal-count g x g grid.
+
+    Rings of cells around p's cell are scanned until the k-th best distance is no larger than
+    the distance from p to the edge of the scanned block (exact, from the sorted marginals).
+    """
+    for i in range(k):
+        best[i] = np.inf
+    x0 = xv[p]
+    y0 = yv[p]
+    a = cx[p]
+    b = cy[p]
+    r = 0
+    while True:
+        if r == 0:
+            _scan_cell(a * g + b, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+        else:
+            for c in range(max(a - r, 0), min(a + r, g - 1) + 1):
+                if b - r >= 0:
+                    _scan_cell(c * g + b - r, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+                if b + r < g:
+                    _scan_cell(c * g + b + r, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+            for c in range(max(b - r + 1, 0), min(b + r - 1, g - 1) + 1):
+                if a - r >= 0:
+                    _scan_cell((a - r) * g + c, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+                if a + r < g:
+                    _scan_cell((a + r) * g + c, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+        bound = np.inf
+        if a - r >= 1:
+            bound = min(bound, x0 - xv[first[a - r] - 1])
+        if a + r + 1 <= g - 1:
+            bound = min(bound, xv[first[a + r + 1]] - x0)
+        if b - r >= 1:
+            bound = min(bound, y0 - ysorted[first[b - r] - 1])
+        if b + r + 1 <= g - 1:
+            bound = min(bound, ysorted[first[b + r + 1]] - y0)
+        if best[k - 1] <= bound:
+            return
+        r += 1
+
+
+@njit(cache=True)
+def _ksg_one(xv, yv, ysorted, ypos, k, variant, psi):
+    """KSG estimate for x sorted ascending, y aligned with x, ysorted and positions of yv in it."""
+    n = xv.shape[0]
+    g = max(1, int(np.sqrt(n / GRID_OCCUPANCY)))
+    first = np.empty(g + 1, np.int64)
+    for c in range(g + 1):
+        first[c] = (c * n + g - 1) // g
+    cx = np.empty(n, np.int64)
+    cy = np.empty(n, np.int64)
+    start = np.zeros(g * g + 1, np.int64)
+    for p in range(n):
+        cx[p] = (p * g) // n
+        cy[p] = (ypos[p] * g) // n
+        start[cx[p] * g + cy[p] + 1] += 1
+    for c in range(g * g):
+        start[c + 1] += start[c]
+    fill = start[: g * g].copy()
+    mx = np.empty(n)
+    my = np.empty(n)
+    mid = np.empty(n, np.int64)
+    for p in range(n):
+        c = cx[p] * g + cy[p]
+        mx[fill[c]] = xv[p]
+        my[fill[c]] = yv[p]
+        mid[fill[c]] = p
+        fill[c] += 1
+    best = np.empty(k)
+    bdx = np.zeros(k)
+    bdy = np.zeros(k)
+    total = 0.0
+    for p in range(n):
+        _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy)
+        if variant == 1:
+            eps = best[k - 1]
+            nx = count_within(xv, p, eps, True)
+            ny = count_within(ysorted, ypos[p], eps, True)
+            total += psi[nx + 1] + psi[ny + 1]
+        else:
+            ex = 0.0
+            ey = 0.0
+            for i in range(k):
+                ex = max(ex, bdx[i])
+                ey = max(ey, bdy[i])
+            nx = count_within(xv, p, ex, False)
+            ny = count_within(ysorted, ypos[p], ey, False)
+            total += psi[nx] + psi[ny]
+    mi = psi[k] + psi[n] - total / n
+    if variant == 2:
+        mi -= 1.0 / k
+    return mi
+
+
+@njit(cache=True, parallel=True)
+def ksg_batch(vals, order, y, ysorted, yrank, perms, k, variant, psi, out):
+    """KSG1 (variant 1) or KSG2 (variant 2) of every unit with y under every shuffle.
+
+    ``y`` (N,) is the continuous partner, ``ysorted`` its sorted values and ``yrank[i]`` the
+    position of ``y[i]`` in ``ysorted``.
+    """
+    n_units, n = vals.shape
+    n_shuf = perms.shape[0]
+    for job in prange(n_units * n_shuf):
+        u = job // n_shuf
+        s = job % n_shuf
+        yv = np.empty(n)
+        ypos = np.empty(n, np.int64)
+        for p in range(n):
+            j = perms[s, order[u, p]]
+            yv[p] = y[j]
+            ypos[p] = yrank[j]
+        out[u, s] = _ksg_one(vals[u], yv, ysorted, ypos, k, variant, psi)
+
+
+@njit(cache=True, parallel=True)
+def ksg_pairs(vals, order, ranks, pairs, k, variant, psi, out):
+    """KSG between unit pairs: ``pairs`` (P, 2) of column indices; ``ranks[u, i]`` is the
+    position of sample i in ``vals[u]``."""
+    n = vals.shape[1]
+    for q in prange(pairs.shape[0]):
+        a = pairs[q, 0]
+        b = pairs[q, 1]
+        yv = np.empty(n)
+        ypos = np.empty(n, np.int64)
+        for p in range(n):
+            i = order[a, p]
+            ypos[p] = ranks[b, i]
+            yv[p] = vals[b, ypos[p]]
+        out[q] = _ksg_one(vals[a], yv, vals[b], ypos, k, variant, psi)
+
+
+@njit(cache=True)
+def _ross_one(v, lab, n_classes, k, psi):
+    """Ross (2014) estimate for sorted continuous v and its aligned integer labels.
+
+    Samples whose label occurs once are dropped first (as scikit-learn does).
+    """
+    counts = np.zeros(n_classes, np.int64)
+    for p in range(v.shape[0]):
+        counts[lab[p]] += 1
+    single = 0
+    for c in range(n_classes):
+        if counts[c] == 1:
+            single += 1
+    if single > 0:
+        keep = np.empty(v.shape[0] - single, np.int64)
+        j = 0
+        for p in range(v.shape[0]):
+            if counts[lab[p]] > 1:
+                keep[j] = p
+                j += 1
+        v = v[keep]
+        lab = lab[keep]
+    n = v.shape[0]
+    start = np.zeros(n_classes + 1, np.int64)
+    for c in range(n_classes):
+        start[c + 1] = start[c] + counts[c]
+    fill = start[:n_classes].copy()
+    members = np.empty(n, np.int64)
+    rank = np.empty(n, np.int64)
+    for p in range(n):
+        c = lab[p]
+        members[fill[c]] = p
+        rank[p] = fill[c] - start[c]
+        fill[c] += 1
+    left = np.empty(k + 1)
+    right = np.empty(k + 1)
+    left[0] = 0.0
+    right[0] = 0.0
+    total = 0.0
+    used = 0
+    for p in range(n):
+        c = lab[p]
+        nc = counts[c]
+        if nc < 2:
+            continue
+        kk = min(k, nc - 1)
+        base = start[c]
+        q = rank[p]
+        x0 = v[p]
+        for a in range(1, kk + 1):
+            left[a] = x0 - v[members[base + q - a]] if q - a >= 0 else np.inf
+            right[a] = v[members[base + q + a]] - x0 if q + a < nc else np.inf
+        # k-th neighbour in the class: a from the left and kk - a from the right
+        d = np.inf
+        best = 0
+        for a in range(kk + 1):
+            e = max(left[a], right[kk - a])
+            if e < d:
+                d = e
+                best = a
+        # samples strictly within d: on the side of the k-th neighbour, those between p and
+        # it; on the other side, scan the gap between the last class member inside and the
+        # next one (on average n / n_classes samples)
+        if d <= 0.0:
+            m = 1  # exact duplicates (jitter off): nothing is strictly closer than 0
+        elif left[best] >= right[kk - best]:
+            j = members[base + q - best] + 1
+            while x0 - v[j] >= d:
+                j += 1
+            m = p - j + 1
+            a = kk - best
+            j = (members[base + q + a] if a > 0 else p) + 1
+            while j < n and v[j] - x0 < d:
+                j += 1
+            m += j - p - 1
+        else:
+            j = members[base + q + kk - best] - 1
+            while v[j] - x0 >= d:
+                j -= 1
+            m = j - p + 1
+            a = best
+            j = (members[base + q - a] if a > 0 else p) - 1
+            while j >= 0 and x0 - v[j] < d:
+                j -= 1
+            m += p - j - 1
+        total += psi[kk] - psi[nc] - psi[m]
+        used += 1
+    if used == 0:
+        return 0.0
+    return psi[used] + total / used
+
+
+@njit(cache=True, parallel=True)
+def ross_batch(vals, order, labels, perms, n_classes, k, psi, out):
+    """Ross (2014) continuous-discrete MI of every unit with integer ``labels`` (N,) in
+    0..n_classes-1, under every shuffle."""
+    n_units, n = vals.shape
+    n_shuf = perms.shape[0]
+    for job in prange(n_units * n_shuf):
+        u = job // n_shuf
+        s = job % n_shuf
+        lab = np.empty(n, np.int64)
+        for p in range(n):
+            lab[p] = labels[perms[s, order[u, p]]]
+        out[u, s] = _ross_one(vals[u], lab, n_classes, k, psi)
+
