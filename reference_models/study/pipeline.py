@@ -157,7 +157,7 @@ def example_orbit(model, task, settings, amap, rng) -> dict:
 
     traj = ak.simulate(model, onset_state(model, task, context), x, settings.example_orbit_steps,
                        n_transient=settings.n_transient)
-    orbit = traj.states[0, 0]
+    orbit = traj.states[0, 0]  # a map's orbit: its points trace the attractor
     out = {"label": str(labels[i, a, b]), "context": context, "c1": float(axis[a]),
            "c2": float(axis[b])}
     if not np.all(np.isfinite(orbit)):
@@ -168,7 +168,7 @@ def example_orbit(model, task, settings, amap, rng) -> dict:
     basis = vt[:2].T if vt.shape[0] >= 2 else np.eye(orbit.shape[1])[:, :2]
     section = np.zeros((0, 2))
     if np.ptp(orbit, axis=0).max() > 1e-9:
-        sec = ak.poincare_section(orbit)
+        sec = ak.poincare_section(orbit, kind="slab", pc=min(2, orbit.shape[1] - 1))
         pts = np.asarray(getattr(sec, "points", np.zeros((0, orbit.shape[1]))))
         if pts.ndim == 2 and pts.shape[1] == orbit.shape[1]:
             section = (pts - mean) @ basis

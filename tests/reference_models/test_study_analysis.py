@@ -1,0 +1,92 @@
+"""Per-run pieces: frozen inputs match the task, populations, deterministic files, report."""
+
+import json
+
+import numpy as np
+import pytest
+from attractorkit.reference_models.study import analysis as an
+from attractorkit.reference_models.study import inputs as inp
+from attractorkit.reference_models.study import report, runner
+from attractorkit.reference_models.study.config import preset
+from attractorkit.reference_models.task import ContextDecisionMaking, task_preset
+from study_fakes import fake_full_compute
+
+pytestmark = pytest.mark.study
+
+
+@pytest.mark.parametrize("name", ["default", "neurogym", "choices3"])
+def test_stimulus_inputs_match_the_task_encoding(name):
+    cfg = task_preset(name)
+    task = ContextDecisionMaking(cfg)
+    n_fix, n_stim = inp.period_lengths(cfg)
+    for context in (1, 2):
+        for c1, c2 in [(15.0, -50.0), (-5.0, 5.0), (50.0, 15.0)]:
+            c_rel, c_irr = (c1, c2) if context == 1 else (c2, c1)
+            if cfg.n_choices > 2 and (c_rel < 0 or c_irr < 0):
+                continue  # away from choice 1 is not a choice with > 2 directions
+            gt = 1 if c_rel >= 0 else 2
+            other = 1 if c_irr >= 0 else 2
+            b = task.sample(1, 0, ground_truth=gt, other_choice=other, context=context - 1,
+                            coherence=[abs(c1), abs(c2)], delay=300.0, noise=False)
+            x = inp.stimulus_inputs(cfg, context, c1, c2)
+            np.testing.assert_allclose(b.observations[0, n_fix], x, atol=1e-6)
+            np.testing.assert_allclose(b.observations[0, 0],
+                                       inp.period_input(cfg, context, "fixation"), atol=1e-7)
+            np.testing.assert_allclose(b.observations[0, n_fix + n_stim],
+                                       inp.period_input(cfg, context, "delay"), atol=1e-7)
+            np.testing.assert_allclose(b.observations[0, -1],
+                                       inp.period_input(cfg, context, "decision"), atol=1e-7)
+
+
+def test_population_sets_and_balance():
+    states = np.zeros((1, 2, 6))
+    states[0, 0] = [1, 1, 1, 0, 1, 0]   # choice 1: units 0, 1, 2, 4
+    states[0, 1] = [0, 0, 1, 1, 1, 0]   # choice 2: units 2, 3, 4
+    pops = an.population_sets(states, 1e-3)
+    codes = pops["codes"][0]
+    assert list(codes) == [1, 1, 3, 2, 3, 0]
+    assert pops["counts"]["G+"][0] == 2 and pops["counts"]["G-"][0] == 1
+    assert pops["balance"][0] == pytest.approx(1 - 1 / 3)
+    same = an.population_sets(np.ones((1, 2, 4)), 1e-3)
+    assert np.isnan(same["balance"][0])   # no unit tells the decisions apart
+    assert an.membership_similarity(pops["codes"], pops["codes"]) == 1.0
+
+
+def test_map_fractions():
+    axis = np.array([-50.0, 0.0, 50.0])
+    labels = np.full((2, 3, 3, 1), "fixed_point", dtype="U16")
+    labels[0, 1, :, 0] = "quasi_periodic"    # context 1, c1 = 0 (low relevant coherence)
+    f = an.map_fractions(labels, axis, (1, 2), 50.0)
+    assert f["f_qp"] == pytest.approx(3 / 18)
+    assert f["f_qp_ctx1"] == pytest.approx(3 / 9) and f["f_qp_ctx2"] == 0
+    assert f["f_qp_low"] == pytest.approx(3 / 6) and f["f_qp_high"] == 0
+    assert f["share_fixed_point"] == pytest.approx(15 / 18)
+
+
+def test_npz_bytes_are_deterministic_and_loadable(tmp_path):
+    arrays = {"a": np.arange(5.0), "labels": np.array(["x", "yy"])}
+    b1 = an.npz_bytes(arrays)
+    assert b1 == an.npz_bytes(dict(reversed(list(arrays.items()))))
+    (tmp_path / "x.npz").write_bytes(b1)
+    with np.load(tmp_path / "x.npz", allow_pickle=False) as z:
+        assert list(z["labels"]) == ["x", "yy"] and z["a"][-1] == 4
+    assert json.loads(an.json_bytes({"v": np.float64(np.nan), "i": np.int64(3)})) == {
+        "i": 3, "v": None}
+
+
+def test_report_from_run_directories(tmp_path):
+    import dataclasses
+
+    cfg = dataclasses.replace(preset("tiny"), seeds=tuple(range(6)), deltas=(0.05, 0.3))
+    runner.run_sweep(cfg, tmp_path, compute=fake_full_compute)
+    path = report.write_report(tmp_path, cfg)
+    page = path.read_text()
+    assert page.count("data:image/png;base64,") == 6
+    assert "<script" not in page and "http" not in page.split("<body>")[1]
+    claims = json.loads((path.parent / "claims.json").read_text())
+    v = {c["id"]: c["verdict"] for c in claims["claims"]}
+    assert v["hybrid_rl"] == "reproduced" and v["sl_fixed_points"] == "reproduced"
+    md = (path.parent / "claims.md").read_text()
+    assert md.count("\n") == len(claims["claims"]) + 2 and "reproduced" in md
+    rows = (path.parent / "runs.csv").read_text().splitlines()
+    assert len(rows) == cfg.n_runs + 1
