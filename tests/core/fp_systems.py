@@ -207,3 +207,18 @@ def same_sets(A, B, tol=1e-8):
         return len(A) == len(B)
     D = np.max(np.abs(A[:, None] - B[None]), axis=2)
     return bool(np.all(D.min(1) < tol) and np.all(D.min(0) < tol))
+
+
+def grouped_relu(n, n_groups, *, seed=0, excite=0.5, inhibit=1.0, noise=0.05, alpha=1.0):
+    """A ReLU RNN of ``n_groups`` self-exciting, mutually inhibiting groups plus random
+    coupling (SD ``noise / sqrt(n)``), bias 1: every non-empty set of active groups is a fixed
+    point (``2^n_groups - 1`` in all; one active group is stable, more are saddles)."""
+    from attractorkit.adapters import VanillaRNN
+
+    rng = np.random.default_rng(seed)
+    g = np.arange(n) % n_groups
+    m = n / n_groups
+    W = np.where(g[:, None] == g[None, :], excite / m, -inhibit / m)
+    W = W + rng.normal(0, noise / np.sqrt(n), (n, n))
+    return VanillaRNN(W, U=rng.normal(0, 0.1, (n, 1)), b=np.ones(n), activation="relu",
+                      alpha=alpha)

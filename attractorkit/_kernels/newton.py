@@ -1,0 +1,272 @@
+"""Per-point damped Newton / Levenberg-Marquardt for fixed points and period-p points.
+
+Solves ``G(h) = 0`` with ``G(h) = F^p(h) - h`` for maps (``p = 1``: fixed points) and
+``G(h) = F(h)`` for flows, one independent solve per point under ``prange``. Every point has its
+own damping and its own stopping rule:
+
+1. Newton step ``J_G d = -G`` with Armijo backtracking on ``q = |G|^2 / 2``;
+2. if that fails (singular ``J_G`` or no decrease), Levenberg-Marquardt steps
+   ``(J_G^T J_G + mu s I) d = -J_G^T G`` with a per-point ``mu`` that grows on rejection and
+   shrinks on acceptance;
+3. stop when ``max|G| <= tol * max(1, max|h|)`` (converged), when no step decreases ``q``, the
+   steps become negligible or ``q`` fell by less than 1% over 10 iterations (stalled: near a
+   local minimum of ``q`` or a kink of a piecewise-linear ``G``, i.e. a slow point), when
+   ``max|h| > max_norm`` or values are not finite (diverged), or at ``max_iter``.
+
+Status codes: ``CONVERGED``, ``MAX_ITER``, ``STALLED``, ``DIVERGED``. Also the exact solver of
+piecewise-linear (ReLU) vanilla cells per activation region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .cells import cell_jacobian, cell_step
+
+CONVERGED = 0
+MAX_ITER = 1
+STALLED = 2
+DIVERGED = 3
+
+_N_BACKTRACK = 8
+_N_LM = 10
+_STALL_WINDOW = 10  # stalled when q fell by less than _STALL_DECREASE over this many steps
+_STALL_DECREASE = 1e-2
+
+
+@njit(cache=True)
+def safe_solve(A, r, out):
+    """out = A^-1 r; False (out untouched) when LAPACK reports A singular or the result is
+    not finite."""
+    try:
+        x = np.linalg.solve(A, r)
+    except Exception:  # noqa: BLE001 - numba raises LinAlgError on exact singularity
+        return False
+    for i in range(x.shape[0]):
+        if not np.isfinite(x[i]):
+            return False
+    for i in range(x.shape[0]):
+        out[i] = x[i]
+    return True
+
+
+@njit(cache=True)
+def residual(cell, act, alpha, Wh, Wx, bh, bx, h, x, period, is_map, orbit, r):
+    """r = G(h); orbit[k] = F^k(h) for k = 0..period. Returns q = |r|^2 / 2 (inf if not
+    finite)."""
+    n = h.shape[0]
+    for i in range(n):
+        orbit[0, i] = h[i]
+    if is_map:
+        for k in range(period):
+            cell_step(cell, act, alpha, Wh, Wx, bh, bx, orbit[k], x, orbit[k + 1])
+        for i in range(n):
+            r[i] = orbit[period, i] - h[i]
+    else:
+        cell_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, r)
+    q = 0.0
+    for i in range(n):
+        q += r[i] * r[i]
+    if not np.isfinite(q):
+        return np.inf
+    return 0.5 * q
+
+
+@njit(cache=True)
+def residual_jacobian(cell, act, alpha, Wh, Wx, bh, bx, x, period, is_map, orbit, Jg):
+    """Jg = dG/dh from an orbit filled by :func:`residual` (chain rule over the period)."""
+    n = Jg.shape[0]
+    Jk = np.empty((n, n))
+    cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, orbit[0], x, Jg)
+    for k in range(1, period if is_map else 1):
+        cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, orbit[k], x, Jk)
+        Jg[:, :] = Jk @ Jg
+    if is_map:
+        for i in range(n):
+            Jg[i, i] -= 1.0
+
+
+@njit(cache=True)
+def _absmax(v):
+    m = 0.0
+    for i in range(v.shape[0]):
+        a = abs(v[i])
+        if not a <= m:  # also catches NaN
+            m = a
+    return m
+
+
+@njit(cache=True)
+def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max_iter,
+               max_norm, h):
+    """Solve from h0 into h; returns (status, iterations, q, max|G|)."""
+    n = h0.shape[0]
+    orbit = np.empty((period + 1, n))
+    trial_orbit = np.empty((period + 1, n))
+    r = np.empty(n)
+    rn = np.empty(n)
+    d = np.empty(n)
+    hn = np.empty(n)
+    Jg = np.empty((n, n))
+    for i in range(n):
+        h[i] = h0[i]
+    q = residual(cell, act, alpha, Wh, Wx, bh, bx, h, x, period, is_map, orbit, r)
+    if not np.isfinite(q):
+        return DIVERGED, 0, q, np.inf
+    mu = 1e-3
+    status = MAX_ITER
+    it = 0
+    q_check = q
+    while True:
+        if _absmax(r) <= tol * max(1.0, _absmax(h)):
+            status = CONVERGED
+            break
+        if it >= max_iter:
+            break
+        it += 1
+        residual_jacobian(cell, act, alpha, Wh, Wx, bh, bx, x, period, is_map, orbit, Jg)
+        accepted = False
+        qn = np.inf
+        if safe_solve(Jg, -r, d):
+            t = 1.0
+            for _ in range(_N_BACKTRACK):
+                for i in range(n):
+                    hn[i] = h[i] + t * d[i]
+                qn = residual(cell, act, alpha, Wh, Wx, bh, bx, hn, x, period, is_map,
+                              trial_orbit, rn)
+                if qn <= (1.0 - 1e-4 * t) * q:
+                    accepted = True
+                    break
+                t *= 0.5
+        if not accepted:
+            JtJ = Jg.T @ Jg
+            g = Jg.T @ r
+            s = 0.0
+            for i in range(n):
+                s += JtJ[i, i]
+            s = max(s / n, 1e-300)
+            for _ in range(_N_LM):
+                A = JtJ.copy()
+                for i in range(n):
+                    A[i, i] += mu * s
+                if safe_solve(A, -g, d):
+                    for i in range(n):
+                        hn[i] = h[i] + d[i]
+                    qn = residual(cell, act, alpha, Wh, Wx, bh, bx, hn, x, period, is_map,
+                                  trial_orbit, rn)
+                    if qn < q:
+                        accepted = True
+                        mu = max(mu / 3.0, 1e-12)
+                        break
+                mu *= 4.0
+        if not accepted:
+            status = STALLED
+            break
+        step = 0.0
+        for i in range(n):
+            step = max(step, abs(hn[i] - h[i]))
+            h[i] = hn[i]
+            r[i] = rn[i]
+        orbit[:, :] = trial_orbit
+        q = qn
+        if _absmax(h) > max_norm:
+            status = DIVERGED
+            break
+        if step <= 1e-15 * (1.0 + _absmax(h)) and _absmax(r) > tol * max(1.0, _absmax(h)):
+            status = STALLED
+            break
+        if it % _STALL_WINDOW == 0:
+            if q > (1.0 - _STALL_DECREASE) * q_check and _absmax(r) > tol * max(1.0, _absmax(h)):
+                status = STALLED
+                break
+            q_check = q
+    return status, it, q, _absmax(r)
+
+
+@njit(cache=True, parallel=True)
+def newton_batch(cell, act, alpha, Wh, Wx, bh, bx, H0, X, period, is_map, tol, max_iter,
+                 max_norm, H, q, resid, iters, status):
+    """:func:`newton_one` for every row of H0 (with input X[b]); outputs per row."""
+    for b in prange(H0.shape[0]):
+        s, it, qb, rb = newton_one(cell, act, alpha, Wh, Wx, bh, bx, H0[b], X[b], period,
+                                   is_map, tol, max_iter, max_norm, H[b])
+        status[b] = s
+        iters[b] = it
+        q[b] = qb
+        resid[b] = rb
+
+
+# -- piecewise-linear (ReLU) vanilla cells ---------------------------------------------------
+@njit(cache=True)
+def _relu_region_fixed_point(W, c, active, h):
+    """Fixed point of the linear system of one activation region (single-layer vanilla map or
+    flow): h_S = (I - W_SS)^-1 c_S, h elsewhere 0. False if that system is singular."""
+    n = W.shape[0]
+    idx = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        if active[i]:
+            idx[m] = i
+            m += 1
+    h[:] = 0.0
+    if m == 0:
+        return True
+    A = np.empty((m, m))
+    rhs = np.empty(m)
+    for a in range(m):
+        for b in range(m):
+            A[a, b] = -W[idx[a], idx[b]]
+        A[a, a] += 1.0
+        rhs[a] = c[idx[a]]
+    sol = np.empty(m)
+    if not safe_solve(A, rhs, sol):
+        return False
+    for a in range(m):
+        h[idx[a]] = sol[a]
+    return True
+
+
+@njit(cache=True, parallel=True)
+def relu_region_fixed_points(W, C, patterns, cond, H, solved):
+    """For each activation pattern k (row of ``patterns``, 1 = unit active) under the constant
+    drive ``C[cond[k]]`` (``c = U x + b``), solve the region's linear fixed-point system.
+
+    Self-consistency (the pattern of ``W h + c`` equals the assumed one) is checked by the
+    caller, which also verifies the residual through the model.
+    """
+    for k in prange(patterns.shape[0]):
+        solved[k] = _relu_region_fixed_point(W, C[cond[k]], patterns[k], H[k])
+
+
+@njit(cache=True, parallel=True)
+def relu_sequence_points(W, C, alpha, patterns, cond, H, solved):
+    """Period-p points of a single-layer ReLU vanilla map for sequences of regions.
+
+    ``patterns`` (K, p, n): region k of the orbit step j. In region D the map is affine,
+    ``h' = A h + beta`` with ``A = (1-alpha) I + alpha D W`` and ``beta = alpha D c``; the
+    composition over the sequence gives ``h_p = M h_0 + v`` and the candidate is the solution
+    of ``(I - M) h_0 = v`` (the SCYFI construction of Eisenmann et al., NeurIPS 2023).
+    """
+    K, p, n = patterns.shape
+    for k in prange(K):
+        c = C[cond[k]]
+        M = np.eye(n)
+        v = np.zeros(n)
+        A = np.empty((n, n))
+        for j in range(p):
+            for a in range(n):
+                dj = alpha if patterns[k, j, a] else 0.0
+                for b in range(n):
+                    A[a, b] = dj * W[a, b]
+                A[a, a] += 1.0 - alpha
+            M = A @ M
+            v = A @ v
+            for a in range(n):
+                if patterns[k, j, a]:
+                    v[a] += alpha * c[a]
+        for a in range(n):
+            for b in range(n):
+                M[a, b] = -M[a, b]
+            M[a, a] += 1.0
+        solved[k] = safe_solve(M, v, H[k])

@@ -1,0 +1,354 @@
+"""find_fixed_points: analytic ground truth (METHODS.md V-FP1..V-FP9), ReLU exactness, the
+numpy path against the numba kernel, slow points, bad input, the result object."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from attractorkit.adapters import VanillaRNN
+from fp_systems import (
+    Bistable,
+    Henon,
+    Hopf,
+    Linear,
+    Logistic,
+    Lorenz,
+    NoKernel,
+    grouped_relu,
+    relu_fixed_points_reference,
+    same_sets,
+)
+
+import attractorkit as ak
+from attractorkit._fixed_points import enumerate_relu_fixed_points
+from attractorkit._fp_solve import solve_points
+
+
+# -- V-FP1: linear maps and flows ------------------------------------------------------------
+@pytest.mark.parametrize("time", ["discrete", "continuous"])
+def test_linear_map_and_flow(rng, time):
+    A = rng.normal(0, 0.4, (5, 5))
+    if time == "continuous":
+        A -= 2 * np.eye(5)
+    c = rng.normal(size=5)
+    m = Linear(A, c, time=time)
+    fp = ak.find_fixed_points(m, n_init=16, rng=1)
+    exact = np.linalg.solve(np.eye(5) - A, c) if time == "discrete" else -np.linalg.solve(A, c)
+    assert len(fp) == 1 and fp.converged[0]
+    np.testing.assert_allclose(fp.points[0], exact, atol=1e-10)
+    np.testing.assert_allclose(np.sort_complex(fp.eigenvalues[0]),
+                               np.sort_complex(np.linalg.eigvals(A)), atol=1e-10)
+    assert fp.stable[0]
+
+
+# -- tanh with W = 0: h* = tanh(U x + b), several conditions, both paths ----------------------
+@pytest.mark.parametrize("kernel", [True, False])
+def test_tanh_zero_weights_several_conditions(rng, kernel):
+    U, b = rng.normal(size=(4, 2)), rng.normal(size=4)
+    m = VanillaRNN(np.zeros((4, 4)), U=U, b=b, activation="tanh")
+    m = m if kernel else NoKernel(m)
+    X = rng.normal(size=(3, 2))
+    fp = ak.find_fixed_points(m, X, n_init=8, rng=0)
+    assert len(fp) == 3
+    assert list(fp.condition) == [0, 1, 2]
+    np.testing.assert_allclose(fp.points, np.tanh(X @ U.T + b), atol=1e-12)
+    assert np.all(fp.stable) and np.all(fp.label == "stable node")
+    np.testing.assert_allclose(fp.eigenvalues, 0.0, atol=1e-12)
+    np.testing.assert_array_equal(fp.n_seeds, 8)
+
+
+# -- line attractors: a continuum, eigenvalue 1 (map) / 0 (flow), marginal ---------------------
+def test_relu_ray_attractor_is_marginal_continuum():
+    m = VanillaRNN(np.full((2, 2), 0.5), activation="relu", alpha=0.2)   # V-FP5
+    H0 = np.random.default_rng(0).uniform(0, 2, (40, 2))
+    fp = ak.find_fixed_points(m, initial_states=H0, n_init=40, rng=0, delta=1e-6)
+    on_ray = fp.points[fp.points.max(1) > 1e-3]
+    assert len(on_ray) >= 10                      # distinct points survive de-duplication
+    np.testing.assert_allclose(on_ray[:, 0], on_ray[:, 1], atol=1e-10)
+    assert np.all(fp.label[fp.points.max(1) > 1e-3] == "marginal")
+    ev = np.abs(fp.eigenvalues[fp.points.max(1) > 1e-3])
+    np.testing.assert_allclose(ev, np.broadcast_to([1.0, 0.8], ev.shape), atol=1e-10)
+
+
+def test_linear_flow_line_attractor():
+    u = np.array([0.6, 0.8])
+    m = Linear(np.outer(u, u) - np.eye(2), [0, 0], time="continuous")
+    fp = ak.find_fixed_points(m, initial_states=np.random.default_rng(1).normal(size=(30, 2)),
+                              n_init=30, rng=0)
+    assert len(fp) >= 10
+    np.testing.assert_allclose(fp.points @ np.array([0.8, -0.6]), 0.0, atol=1e-10)
+    assert np.all(fp.label == "marginal")
+
+
+# -- V-FP2: Hopfield network with one stored pattern -----------------------------------------
+@pytest.mark.parametrize("beta, mstar", [(1.5, 0.8585596366), (2.0, 0.9575040241),
+                                         (3.0, 0.9949015285)])
+def test_hopfield_one_pattern(beta, mstar):
+    xi = np.random.default_rng(3).choice([-1.0, 1.0], 10)
+    m = VanillaRNN(beta * np.outer(xi, xi) / 10, activation="tanh")
+    fp = ak.find_fixed_points(m, n_init=64, rng=0)
+    assert len(fp) == 3
+    assert same_sets(fp.points, np.array([-mstar * xi, 0 * xi, mstar * xi]), 1e-9)
+    origin = np.argmin(np.abs(fp.points).max(1))
+    assert fp.label[origin] == "saddle" and fp.unstable_dim[origin] == 1
+    np.testing.assert_allclose(fp.eigenvalues[origin, 0], beta, atol=1e-10)
+    for i in set(range(3)) - {origin}:
+        assert fp.label[i] == "stable node"
+        np.testing.assert_allclose(fp.eigenvalues[i, 0], beta * (1 - mstar**2), atol=1e-8)
+
+
+def test_hopfield_below_threshold_has_only_origin():
+    xi = np.random.default_rng(3).choice([-1.0, 1.0], 10)
+    fp = ak.find_fixed_points(VanillaRNN(0.8 * np.outer(xi, xi) / 10, activation="tanh"),
+                              n_init=64, rng=0)
+    assert len(fp) == 1 and np.abs(fp.points).max() < 1e-10 and fp.stable[0]
+
+
+def test_hopfield_several_patterns_are_stable():
+    rng = np.random.default_rng(0)
+    xis = rng.choice([-1.0, 1.0], (3, 60))
+    m = VanillaRNN(3.0 * xis.T @ xis / 60, activation="tanh")
+    fp = ak.find_fixed_points(m, initial_states=np.concatenate([xis, -xis]), n_init=32,
+                              noise=0.2, rng=0)
+    stable = fp.points[fp.stable]
+    for s in np.concatenate([xis, -xis]):     # each stored pattern is retrieved, sign-aligned
+        overlaps = stable @ s / 60
+        assert overlaps.max() > 0.9
+
+
+# -- Golub & Sussillo test network (V-FP3) -----------------------------------------------------
+@pytest.mark.parametrize("n, count", [(2, 3), (3, 3), (4, 9)])
+def test_golub_test_network(n, count):
+    W_state = np.stack([-np.roll(np.linspace(-1, 1, n), -i) for i in range(n)])
+    m = VanillaRNN(W_state.T, activation="tanh")
+    grid = np.array(list(itertools.product([-1.0, 0.0, 1.0], repeat=n)))
+    fp = ak.find_fixed_points(m, initial_states=grid, n_init=3**n * 2, rng=0)
+    assert len(fp) == count and np.all(fp.converged)
+    if n == 2:
+        assert same_sets(fp.points[fp.stable], np.array([[0.95750402, -0.95750402],
+                                                         [-0.95750402, 0.95750402]]), 1e-7)
+    if n == 4:
+        assert fp.stable.sum() == 2
+        v = np.array([0.77551631, -0.77551631, 0.77551631, -0.77551631])
+        assert same_sets(fp.points[fp.stable], np.stack([v, -v]), 1e-7)
+
+
+# -- Henon (closed form), Lorenz as a flow, V-FP6, V-FP7, V-FP8 -------------------------------
+def test_henon_fixed_points():
+    a, b = 1.4, 0.3
+    fp = ak.find_fixed_points(Henon(a, b), n_init=64, init_scale=0.3, rng=0)
+    disc = np.sqrt((1 - b) ** 2 + 4 * a)
+    xs = np.array([(-(1 - b) - disc) / (2 * a), (-(1 - b) + disc) / (2 * a)])
+    assert same_sets(fp.points, np.stack([xs, b * xs], 1), 1e-10)
+    assert np.all(fp.label == "saddle") and np.all(fp.unstable_dim == 1)
+    for p, ev in zip(fp.points, fp.eigenvalues):
+        lam = -a * p[0] + np.array([1, -1]) * np.sqrt(a * a * p[0] ** 2 + b)
+        np.testing.assert_allclose(np.sort(ev.real), np.sort(lam), atol=1e-10)
+
+
+@pytest.mark.parametrize("rho, n_stable", [(22.0, 2), (28.0, 0)])
+def test_lorenz_flow(rho, n_stable):
+    beta = 8 / 3
+    fp = ak.find_fixed_points(Lorenz(rho), n_init=64, init_scale=10.0, n_steps=50, rng=0)
+    r = np.sqrt(beta * (rho - 1))
+    truth = np.array([[0, 0, 0], [r, r, rho - 1], [-r, -r, rho - 1]])
+    assert same_sets(fp.points, truth, 1e-8)
+    assert fp.stable.sum() == n_stable
+    origin = np.argmin(np.abs(fp.points).max(1))
+    assert fp.label[origin] == "saddle" and fp.unstable_dim[origin] == 1
+    if rho == 28.0:
+        assert np.all(fp.label[np.arange(3) != origin] == "saddle")   # unstable focus pair
+        assert np.all(fp.unstable_dim[np.arange(3) != origin] == 2)
+
+
+def test_bistable_flow_and_hopf_focus():
+    fp = ak.find_fixed_points(Bistable(), n_init=32, rng=0)
+    assert same_sets(fp.points, np.array([[-1, 0], [0, 0], [1, 0]]), 1e-10)
+    assert sorted(fp.label) == ["saddle", "stable node", "stable node"]
+    fh = ak.find_fixed_points(Hopf(mu=0.4, omega=1.5), n_init=16, n_steps=20, rng=0)
+    assert len(fh) == 1 and fh.label[0] == "unstable focus"
+    np.testing.assert_allclose(np.abs(fh.eigenvalues[0].imag), 1.5, atol=1e-10)
+
+
+def test_logistic_map_fixed_points():
+    fp = ak.find_fixed_points(Logistic(3.2), initial_states=np.linspace(0.01, 0.99, 50)[:, None],
+                              n_init=50, rng=0)
+    assert same_sets(fp.points, np.array([[0.0], [0.6875]]), 1e-10)
+    np.testing.assert_allclose(np.sort(fp.eigenvalues.real.ravel()), [-1.2, 3.2], atol=1e-10)
+
+
+def test_odd_tanh_network_is_symmetric():   # V-FP9
+    rng = np.random.default_rng(2)
+    W = rng.normal(0, 1.5 / np.sqrt(32), (32, 32))
+    m = VanillaRNN(W, activation="tanh")
+    S = ak.find_fixed_points(m, n_init=100, rng=0, deduplicate=False).points   # any states
+    S = S + np.random.default_rng(1).normal(0, 0.1, S.shape)
+    S = np.concatenate([S, -S, np.zeros((1, 32))])          # +-pairs and the origin
+    fp = ak.find_fixed_points(m, initial_states=S, n_init=201, rng=0)
+    conv = fp.points[fp.converged]
+    assert len(conv) >= 3
+    assert same_sets(conv, -conv, 1e-8)
+    origin = np.argmin(np.abs(fp.points).max(1))
+    np.testing.assert_allclose(np.sort_complex(fp.eigenvalues[origin]),
+                               np.sort_complex(np.linalg.eigvals(W)), atol=1e-9)
+
+
+# -- ReLU: exact region solutions -------------------------------------------------------------
+def _random_relu(n, seed, g=1.2, alpha=1.0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(0, g / np.sqrt(n), (n, n))
+    return VanillaRNN(W, U=rng.normal(size=(n, 1)), b=rng.normal(0, 1, n), activation="relu",
+                      alpha=alpha), W
+
+
+def test_relu_winner_take_all_exact():   # V-FP4
+    m = VanillaRNN(np.array([[0.5, -1.0], [-1.0, 0.5]]), b=np.ones(2), activation="relu",
+                   alpha=0.2)
+    fp = ak.find_fixed_points(m, n_init=64, rng=0)
+    assert same_sets(fp.points, np.array([[2, 0], [0, 2], [2 / 3, 2 / 3]]), 1e-12)
+    assert np.all(fp.exact)
+    saddle = np.argmin(np.abs(fp.points[:, 0] - 2 / 3))
+    np.testing.assert_allclose(fp.eigenvalues[saddle].real, [1.1, 0.7], atol=1e-12)
+
+
+def test_enumeration_matches_independent_reference():
+    for seed in range(4):
+        m, W = _random_relu(7, seed, g=1.5)
+        x = np.array([0.3])
+        ref = relu_fixed_points_reference(W, m.U @ x + m.b)
+        assert same_sets(enumerate_relu_fixed_points(m, x).points, ref, 1e-9)
+
+
+@pytest.mark.parametrize("n", [4, 8, 12])
+def test_relu_exact_equals_brute_force(n):
+    for seed in range(3):
+        m, W = _random_relu(n, 10 * n + seed, g=1.5, alpha=0.5)
+        X = np.array([[0.0], [0.7]])
+        found = ak.find_fixed_points(m, X, n_init=256, noise=0.5, rng=seed)
+        truth = enumerate_relu_fixed_points(m, X)
+        for k in range(2):
+            got = found.points[(found.condition == k) & found.converged]
+            assert same_sets(got, truth.points[truth.condition == k], 1e-9), (n, seed, k)
+        assert np.all(found.exact[found.converged])
+
+
+def test_relu_contains_q_minimisation_points_n64():
+    m = grouped_relu(64, 4, seed=1)
+    x = np.array([0.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ak.ConvergenceWarning)  # q-minimisation is slow
+        fq = ak.find_fixed_points(m, x, n_init=128, method="q", max_iter=2000, rng=3)
+    fn = ak.find_fixed_points(m, x, n_init=128, rng=3)
+    qpts = fq.points[fq.converged]
+    assert len(qpts) >= 4
+    assert np.all(fn.exact[fn.converged]) and fn.stable.sum() >= 3 and len(fn) >= 7
+    D = np.max(np.abs(qpts[:, None] - fn.points[None]), axis=2)
+    assert np.all(D.min(1) < 1e-4)
+
+
+# -- kernel vs numpy path, slow points, bad input --------------------------------------------
+def test_numpy_path_matches_kernel(rng):
+    W = rng.normal(0, 1.4 / np.sqrt(8), (8, 8))
+    m = VanillaRNN(W, U=rng.normal(size=(8, 1)), b=rng.normal(0, 0.3, 8), activation="tanh",
+                   alpha=0.5)
+    H0, X = rng.normal(size=(40, 8)), np.full((40, 1), 0.3)
+    a = solve_points(m, H0, X, max_iter=50)
+    b = solve_points(NoKernel(m), H0, X, max_iter=50)
+    np.testing.assert_array_equal(a[4], b[4])
+    ok = a[4] == 0
+    np.testing.assert_allclose(a[0][ok], b[0][ok], atol=1e-9)
+    np.testing.assert_array_equal(a[3][ok], b[3][ok])
+
+
+def test_slow_point_is_kept_and_flagged():
+    # h' = h + h^2 + 0.01: no fixed point; q has a local minimum 0.5e-4 at h = 0
+    class Slow:
+        n_state, n_input, time, dt = 1, 0, "discrete", None
+
+        def step(self, h, x):
+            return h + h**2 + 0.01
+
+        def jacobian(self, h, x):
+            return (1 + 2 * h)[:, :, None]
+
+        def input_jacobian(self, h, x):
+            return np.zeros((len(h), 1, 0))
+
+    fp = ak.find_fixed_points(Slow(), initial_states=np.linspace(-0.3, 0.3, 20)[:, None],
+                              n_init=20, rng=0)
+    assert len(fp) >= 1 and not fp.converged.any()
+    assert np.all(fp.status == "slow")
+    np.testing.assert_allclose(fp.points[np.argmin(fp.q)], [0.0], atol=1e-4)
+    np.testing.assert_allclose(fp.q.min(), 0.5e-4, rtol=1e-3)
+    assert "slow" in fp.summary()
+
+
+def test_diverging_model_is_flagged_not_hung():
+    m = Linear(np.eye(1), [1.0])                          # h' = h + 1: no fixed point at all
+    fp = ak.find_fixed_points(m, n_init=8, rng=0)
+    assert not fp.converged.any() and np.all(fp.status == "slow")
+
+    class Runaway:                                   # h' = h + 1 + exp(-h): Newton runs away
+        n_state, n_input, time, dt = 1, 0, "discrete", None
+
+        def step(self, h, x):
+            return h + 1 + np.exp(-h)
+
+        def jacobian(self, h, x):
+            return (1 - np.exp(-h))[:, :, None]
+
+        def input_jacobian(self, h, x):
+            return np.zeros((len(h), 1, 0))
+
+    with pytest.warns(ak.ConvergenceWarning, match="diverged"):
+        fp = ak.find_fixed_points(Runaway(), initial_states=[[0.5], [1.0]], n_init=2,
+                                  max_norm=50.0, max_iter=1000, rng=0)
+    assert fp.n_diverged == 2 and len(fp) == 0
+    m2 = Linear(2 * np.eye(2), [0.0, 0.0])               # trajectories explode; 0 is fixed
+    fp2 = ak.find_fixed_points(m2, n_init=8, rng=0)
+    assert len(fp2) == 1 and np.abs(fp2.points).max() < 1e-12 and fp2.label[0] == "unstable node"
+
+
+def test_bad_input():
+    m = VanillaRNN(np.zeros((3, 3)), U=np.ones((3, 2)), activation="tanh")
+    with pytest.raises(ak.ValidationError, match="inputs.*n_input=2"):
+        ak.find_fixed_points(m, np.zeros(3))
+    with pytest.raises(ak.ValidationError, match="initial_states.*NaN"):
+        ak.find_fixed_points(m, np.zeros(2), initial_states=np.full((4, 3), np.nan))
+    with pytest.raises(ak.ValidationError, match="initial_states.*n_state=3"):
+        ak.find_fixed_points(m, np.zeros(2), initial_states=np.zeros((4, 2)))
+    with pytest.raises(ak.ValidationError, match="n_init"):
+        ak.find_fixed_points(m, np.zeros(2), n_init=0)
+    with pytest.raises(ak.ValidationError, match="initial_states"):
+        ak.find_fixed_points(m, np.zeros(2), initial_states=np.zeros((0, 3)))
+    with pytest.raises(ak.ValidationError, match="method"):
+        ak.find_fixed_points(m, np.zeros(2), method="adam")
+    with pytest.raises(ak.ValidationError, match="exact"):
+        ak.find_fixed_points(m, np.zeros(2), exact=True)
+    with pytest.raises(ak.ValidationError, match="model"):
+        ak.find_fixed_points("not a model", np.zeros(2))
+    with pytest.raises(ak.ValidationError, match="inputs"):
+        ak.find_fixed_points(m, np.zeros((0, 2)))
+
+
+# -- the result object -------------------------------------------------------------------------
+def test_result_roundtrip_unique_and_plots(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    m = VanillaRNN(np.array([[0.5, -1.0], [-1.0, 0.5]]), b=np.ones(2), activation="relu",
+                   alpha=0.2)
+    raw = ak.find_fixed_points(m, n_init=32, rng=0, deduplicate=False)
+    assert len(raw) > 3
+    u = raw.unique()
+    assert len(u) == 3 and u.n_seeds.sum() == len(raw)
+    assert len(raw.unique(tol=10.0)) == 1
+    back = ak.FixedPoints.load(u.save(tmp_path / "fp"))
+    assert ak.results_equal(u, back)
+    assert "2 stable node, 1 saddle" in u.summary()
+    assert u.plot_eigenvalues().get_xlabel() == "Re λ"
+    assert u.plot_points() is not None
+    fl = ak.find_fixed_points(Bistable(), n_init=16, rng=0)
+    assert fl.plot_eigenvalues() is not None
+    assert len(u.for_condition(0)) == 3
