@@ -259,10 +259,50 @@ def step_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
 
 
 @njit(cache=True, parallel=True)
-def jacobian_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    """out[b] = dF/dh at (H[b], X[b])."""
+def _jacobian_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
     for b in prange(H.shape[0]):
         cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+
+
+@njit(cache=True, parallel=True)
+def _vanilla_fill_jacobians(flow, alpha, W, D, out):
+    """out[b] = diag(alpha D[b]) W + ((1 - alpha) or -alpha) I."""
+    n = W.shape[0]
+    diag = -alpha if flow else 1.0 - alpha
+    for b in prange(D.shape[0]):
+        J = out[b]
+        for i in range(n):
+            g = alpha * D[b, i]
+            for j in range(n):
+                J[i, j] = g * W[i, j]
+            J[i, i] += diag
+
+
+@njit(cache=True)
+def jacobian_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    """out[b] = dF/dh at (H[b], X[b]).
+
+    Single-layer vanilla cells get all pre-activations from one BLAS product, then fill the
+    Jacobians in parallel; other cells run ``prange`` over rows.
+    """
+    if (cell == VANILLA or cell == VANILLA_FLOW) and Wh.shape[0] == 1 and H.shape[0] > 0:
+        B = H.shape[0]
+        n = Wh.shape[1]
+        m = X.shape[1]
+        Z = np.empty((B, n))
+        np.dot(H, Wh[0].T, Z)
+        D = np.empty((B, n))
+        for r in range(B):
+            row = Z[r]
+            for i in range(n):
+                z = row[i] + bh[0, i] + bx[0, i]
+                for k in range(m):
+                    z += X[r, k] * Wx[0, i, k]
+                row[i] = z
+            activate_derivative(act, row, D[r])
+        _vanilla_fill_jacobians(cell == VANILLA_FLOW, alpha, Wh[0], D, out)
+    else:
+        _jacobian_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
 
 
 @njit(cache=True, parallel=True)

@@ -130,3 +130,31 @@ def test_gated_cells_have_no_nan_at_extreme_preactivations(rng):
     X = 50 * rng.normal(size=(4, 2))
     assert np.isfinite(model.step(H, X)).all()
     assert np.isfinite(model.jacobian(H, X)).all()
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_step_batch_in_place_and_dense_path_agree(rng, n_layers):
+    """step_batch(H, X, out=H) is allowed; the BLAS path equals the per-sample kernel."""
+    n, m, B = 5, 2, 6
+    Wx = np.zeros((n_layers, n, max(n, m)))
+    Wx[:, :, :m] = rng.normal(size=(n_layers, n, m))
+    if n_layers > 1:
+        Wx[1:] = rng.normal(size=(n_layers - 1, n, n))
+    spec = KernelSpec(cell="vanilla", activation="relu", time="discrete", alpha=0.7,
+                      Wh=rng.normal(size=(n_layers, n, n)), Wx=Wx,
+                      bh=rng.normal(size=(n_layers, n)), bx=rng.normal(size=(n_layers, n)),
+                      n_input=m)
+    H, X = rng.normal(size=(B, n_layers * n)), rng.normal(size=(B, m))
+    out = np.empty_like(H)
+    cells.step_batch(*spec.args, H, X, out)
+    one = np.empty(n_layers * n)
+    J = np.empty((B, n_layers * n, n_layers * n))
+    cells.jacobian_batch(*spec.args, H, X, J)
+    J1 = np.empty((n_layers * n, n_layers * n))
+    for b in range(B):
+        cells.cell_step(*spec.args, H[b], X[b], one)
+        np.testing.assert_allclose(out[b], one, rtol=1e-13, atol=1e-14)
+        cells.cell_jacobian(*spec.args, H[b], X[b], J1)
+        np.testing.assert_allclose(J[b], J1, rtol=1e-13, atol=1e-14)
+    cells.step_batch(*spec.args, H, X, H)
+    np.testing.assert_allclose(H, out, rtol=1e-13, atol=1e-14)
