@@ -7,7 +7,7 @@ import numpy as np
 from ._errors import ModelCheckError
 from ._kernels import cells as _cells
 from ._model import KernelSpec
-from ._validation import as_rng, check_positive
+from ._validation import as_rng, check_int, check_positive
 
 __all__ = ["check_model"]
 
@@ -63,6 +63,9 @@ def check_model(model, *, rng=None, n_points: int = 4, scale: float = 1.0,
     """
     gen = as_rng(rng)
     scale = check_positive("scale", scale)
+    n_points = check_int("n_points", n_points, minimum=1)
+    atol = check_positive("atol", atol)
+    rtol = check_positive("rtol", rtol, strict=False)
     n, m = _check_members(model)
     H = scale * gen.standard_normal((n_points, n))
     X = scale * gen.standard_normal((n_points, m))

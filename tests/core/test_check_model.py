@@ -167,3 +167,12 @@ def test_discontinuous_everywhere_is_reported():
 
     with pytest.raises(ModelCheckError, match="not differentiable"):
         ak.check_model(Step(), rng=0)
+
+
+def test_options_are_validated():
+    with pytest.raises(ak.ValidationError, match="n_points: expected an integer >= 1"):
+        ak.check_model(Linear(), n_points=0)
+    with pytest.raises(ak.ValidationError, match="atol: expected a finite number > 0"):
+        ak.check_model(Linear(), atol=-1.0)
+    with pytest.raises(ak.ValidationError, match="rng: expected None, an int seed"):
+        ak.check_model(Linear(), rng="seed")
