@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import logging
 import warnings
 
 import numpy as np
@@ -23,6 +24,8 @@ from attractorkit._validation import as_input_batch, as_state_batch, check_choic
 from ._layers import flatten_state, layered_spec, unflatten_state
 
 __all__ = ["TorchModel", "import_torch"]
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED = ("nn.RNN (tanh or relu), nn.GRU, nn.LSTM (any num_layers, unidirectional, "
              "proj_size=0), nn.RNNCell, nn.GRUCell, nn.LSTMCell, or any nn.Module / function "
@@ -308,17 +311,35 @@ class _Functional:
             f = fn
         self.f = f
         func = torch.func
-        self._step = func.vmap(f)
-        self._jac = (func.vmap(func.jacrev(f, argnums=0)), func.vmap(func.jacrev(f, argnums=1)))
+        jr = (func.jacrev(f, argnums=0), func.jacrev(f, argnums=1))
+        self._vmapped = {"step": func.vmap(f), 0: func.vmap(jr[0]), 1: func.vmap(jr[1])}
+        self._single = {"step": f, 0: jr[0], 1: jr[1]}
+        self.use_vmap = True
 
-    def _run(self, g, H, X, shape):
+    def _loop(self, key, H, X):
+        g = self._single[key]
+        return self.torch.stack([g(H[b], X[b]) for b in range(H.shape[0])])
+
+    def _run(self, key, H, X, shape):
         torch = self.torch
+        Ht, Xt = torch.from_numpy(H), torch.from_numpy(X)
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 # vmap falls back to a loop for ops without a batching rule (e.g. gru_cell) and
                 # says so on every call; the result is the same, so keep the user's log clean
                 warnings.filterwarnings("ignore", message="There is a performance drop")
-                out = g(torch.from_numpy(H), torch.from_numpy(X))
+                if self.use_vmap:
+                    try:
+                        out = self._vmapped[key](Ht, Xt)
+                    except RuntimeError as exc:
+                        if "atching rule" not in str(exc):
+                            raise
+                        # e.g. nn.LSTM has no vmap rule: evaluate sample by sample instead
+                        logger.info("torch.func.vmap unsupported by this step (%s); "
+                                    "evaluating samples one by one", exc)
+                        self.use_vmap = False
+                if not self.use_vmap:
+                    out = self._loop(key, Ht, Xt)
         except Exception as exc:  # noqa: BLE001 - explain how to write a compatible step
             raise ModelTypeError(
                 f"module: the step function failed on float64 CPU tensors under torch.func "
@@ -336,13 +357,13 @@ class _Functional:
         return out.detach().to(torch.float64).numpy().copy()
 
     def step(self, H, X, n):
-        return self._run(self._step, H, X, (H.shape[0], n))
+        return self._run("step", H, X, (H.shape[0], n))
 
     def jacobian(self, H, X, argnum, n):
         width = (H if argnum == 0 else X).shape[1]
         if width == 0:
             return np.zeros((H.shape[0], n, 0))
-        return self._run(self._jac[argnum], H, X, (H.shape[0], n, width))
+        return self._run(argnum, H, X, (H.shape[0], n, width))
 
 
 def _f64(torch, t):

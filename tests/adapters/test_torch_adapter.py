@@ -117,6 +117,34 @@ def test_kernel_path_equals_autograd_path(rng):
                                rtol=1e-10, atol=1e-10)
 
 
+class LSTMStep(nn.Module):
+    """A generic one-step module around a stacked nn.LSTM, in attractorkit's flat layout."""
+
+    def __init__(self, lstm):
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, h, x):
+        L, H = self.lstm.num_layers, self.lstm.hidden_size
+        state = (h[:L * H].reshape(L, 1, H), h[L * H:].reshape(L, 1, H))
+        hn, cn = self.lstm(x.reshape(1, 1, -1), state)[1]
+        return torch.cat([hn.reshape(-1), cn.reshape(-1)])
+
+
+def test_stacked_lstm_kernel_equals_autograd_path(rng):
+    torch.manual_seed(3)
+    lstm = nn.LSTM(2, 3, num_layers=2)
+    kern = TorchModel(lstm)
+    func = TorchModel(LSTMStep(lstm), n_state=12, n_input=2)
+    ak.check_model(func, rng=0, n_points=2)
+    assert not func._fn.use_vmap            # nn.LSTM has no vmap rule: per-sample fallback
+    H, X = rng.normal(size=(3, 12)), rng.normal(size=(3, 2))
+    np.testing.assert_allclose(func.step(H, X), kern.step(H, X), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(func.jacobian(H, X), kern.jacobian(H, X), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(func.input_jacobian(H, X), kern.input_jacobian(H, X),
+                               rtol=1e-10, atol=1e-10)
+
+
 def _snapshot(module):
     return ({k: v.detach().clone() for k, v in module.state_dict().items()},
             {k: (p.requires_grad, p.dtype, p.device) for k, p in module.named_parameters()},
