@@ -212,9 +212,10 @@ def ksg_batch(vals, order, y, ysorted, yrank, perms, k, variant, psi, out):
 
 
 @njit(cache=True, parallel=True)
-def ksg_pairs(vals, order, ranks, pairs, k, variant, psi, out):
+def ksg_pairs(vals, order, ranks, pairs, partner, k, variant, psi, out):
     """KSG between unit pairs: ``pairs`` (P, 2) of column indices; ``ranks[u, i]`` is the
-    position of sample i in ``vals[u]``."""
+    position of sample i in ``vals[u]``; sample i of unit a is paired with sample
+    ``partner[i]`` of unit b (the identity for the observed value, a shift for a null)."""
     n = vals.shape[1]
     for q in prange(pairs.shape[0]):
         a = pairs[q, 0]
@@ -222,8 +223,7 @@ def ksg_pairs(vals, order, ranks, pairs, k, variant, psi, out):
         yv = np.empty(n)
         ypos = np.empty(n, np.int64)
         for p in range(n):
-            i = order[a, p]
-            ypos[p] = ranks[b, i]
+            ypos[p] = ranks[b, partner[order[a, p]]]
             yv[p] = vals[b, ypos[p]]
         out[q] = _ksg_one(vals[a], yv, vals[b], ypos, k, variant, psi)
 
