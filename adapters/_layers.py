@@ -22,6 +22,8 @@ def as_weight(name: str, w, *, ndim=None, shape=None) -> np.ndarray:
     Integer and boolean weights are refused (they are almost always a mistake such as integer
     division or a mask passed by accident); complex weights are refused; NaN/Inf are refused.
     """
+    if hasattr(w, "detach") and hasattr(w, "cpu"):       # a torch tensor, maybe with grad
+        w = w.detach().cpu().numpy()
     raw = w if isinstance(w, np.ndarray) else np.asarray(w) if w is not None else None
     if raw is not None and raw.dtype.kind in "iub":
         raise ValidationError(

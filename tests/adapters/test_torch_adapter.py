@@ -252,3 +252,12 @@ def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'attractorkit\[torch\]'"):
         TorchModel(object())
+
+
+def test_numpy_adapters_accept_torch_tensors(rng):
+    from attractorkit.adapters import GRU
+
+    cell = nn.GRUCell(2, 3)                         # parameters require grad
+    model = GRU(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    H, X = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))
+    np.testing.assert_allclose(model.step(H, X), TorchModel(cell).step(H, X), rtol=1e-12)
