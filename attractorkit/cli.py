@@ -1,0 +1,367 @@
+"""The ``attractorkit`` command: analyze a model file, render a report, train and reproduce.
+
+Exit codes: 0 success; 1 the work itself failed; 2 the command line or a file it names is wrong
+(missing file, unknown format, spec that does not match the weights, malformed inputs).
+Errors are one line on stderr, ``attractorkit: error: ...``; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "parse_inputs"]
+
+RESULT_NAME = "analysis.npz"
+REPORT_NAME = "report.html"
+SUMMARY_NAME = "summary.txt"
+
+# subcommands that live in the reference client: name -> (module, one-line help)
+_EXTERNAL = {
+    "train": ("attractorkit.reference_models.cli",
+              "train a reference network on the context-dependent decision task"),
+    "reproduce": ("attractorkit.reference_models.study_cli",
+                  "run or resume the reference study sweep and write its report"),
+}
+
+_EPILOG = """\
+exit codes: 0 success, 1 the analysis failed, 2 bad command line or input file.
+examples:
+  attractorkit analyze rnn.pt --inputs=0,0,0 --out results/
+  attractorkit analyze weights.safetensors --spec spec.json --inputs=-1:1:10,-1:1:10 --out grid/
+  attractorkit report grid/
+"""
+
+
+class CliError(Exception):
+    """A problem to report in one line; ``code`` is the exit status."""
+
+    def __init__(self, message, code=2):
+        super().__init__(message)
+        self.code = code
+
+
+# -- parser ------------------------------------------------------------------------------------
+def build_parser(argv=()) -> argparse.ArgumentParser:
+    """The argument parser; reference-client commands are imported only when ``argv`` asks."""
+    parser = argparse.ArgumentParser(
+        prog="attractorkit",
+        description="Dynamical-systems analysis of recurrent neural networks: fixed points, "
+                    "cycles, attractor types, Lyapunov spectra, reports.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"attractorkit {_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_analyze(sub)
+    _add_report(sub)
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, text) in _EXTERNAL.items():
+        if name == wanted:
+            _register_external(sub, name, module, text)
+        else:
+            p = sub.add_parser(name, help=text, add_help=False)
+            p.set_defaults(func=lambda args: 0)
+    return parser
+
+
+def _add_analyze(sub):
+    p = sub.add_parser(
+        "analyze", help="analyse a model file and write results, a summary and an HTML report",
+        description="Analyse a recurrent model held in a file: fixed points and their "
+                    "stability, cycles, the attractor census with Lyapunov exponents. Writes "
+                    f"DIR/{RESULT_NAME} (load with attractorkit.Analysis.load), "
+                    f"DIR/{SUMMARY_NAME} and DIR/{REPORT_NAME}.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", metavar="MODEL",
+                   help="a .safetensors or .npz file of weights (with a JSON spec), or a "
+                        "PyTorch state_dict of nn.RNN/GRU/LSTM (.pt/.pth/.ckpt/.bin; loaded with "
+                        "weights_only=True, pickled code is never run)")
+    p.add_argument("--spec", metavar="JSON",
+                   help="the model spec, e.g. {\"cell\": \"vanilla\", \"activation\": \"relu\"}; "
+                        "default: MODEL's name with the suffix .json, when it exists")
+    p.add_argument("--inputs", required=True, metavar="SPEC",
+                   help="constant inputs: a .npy/.csv/.txt file of shape (n_input,), "
+                        "(n_conditions, n_input) or (*grid, n_input); or one entry per input "
+                        "separated by commas, each a number or a range START:STOP:NUM, ranges "
+                        "making a grid (write --inputs=-1:1:10,0 when it starts with '-')")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
+    p.add_argument("--axis-names", metavar="NAMES",
+                   help="comma-separated names of the grid axes (default: input 0, input 1...)")
+    p.add_argument("--grid-shape", metavar="SHAPE",
+                   help="comma-separated grid shape for a flat inputs file, e.g. 10,10")
+    p.add_argument("--activity", metavar="NPY",
+                   help="recorded activity (n_samples, n_units) .npy, for the information "
+                        "analyses (needs --variables)")
+    p.add_argument("--variables", metavar="NPZ",
+                   help="task variables as an .npz of named (n_samples,) arrays")
+    for flag, what in (("n-init", "initial conditions per input (census, Lyapunov)"),
+                       ("n-steps", "simulation steps per initial condition"),
+                       ("n-transient", "steps discarded as transient"),
+                       ("n-fixed-point-init", "initial states per input for the fixed-point "
+                                              "search"),
+                       ("n-exponents", "leading Lyapunov exponents computed")):
+        p.add_argument(f"--{flag}", type=_positive_int, metavar="N",
+                       help=f"{what} (default {_default(flag)})")
+    p.add_argument("--cycles", metavar="PERIODS",
+                   help="comma-separated periods of the cycles searched in maps (default 2; "
+                        "'none' to skip)")
+    for stage in ("fixed-points", "census", "lyapunov", "state-space"):
+        words = stage.replace("-", " ")
+        p.add_argument(f"--no-{stage}", action="store_true", help=f"skip the {words} stage")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--title", help="title of the HTML report")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary")
+    p.set_defaults(func=run_analyze)
+
+
+def _add_report(sub):
+    p = sub.add_parser(
+        "report", help="render the HTML report of a saved analysis",
+        description=f"Render DIR/{RESULT_NAME} (or a result file) as one self-contained HTML "
+                    f"file, DIR/{REPORT_NAME} by default.")
+    p.add_argument("result", metavar="RESULT_DIR",
+                   help=f"a directory written by 'attractorkit analyze', or its {RESULT_NAME}")
+    p.add_argument("--out", metavar="HTML", help=f"where to write (default RESULT_DIR/"
+                                                 f"{REPORT_NAME})")
+    p.add_argument("--title", help="title of the report")
+    p.set_defaults(func=run_report)
+
+
+def _register_external(sub, name, module, text):
+    try:
+        importlib.import_module(module).register(sub)
+    except Exception as exc:  # noqa: BLE001 - any failure: explain it, keep the CLI working
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        p = sub.add_parser(name, help=f"{text} (unavailable)", add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+
+        def unavailable(args, _reason=reason):
+            raise CliError(f"the '{name}' command needs {module}, which could not be loaded "
+                           f"({_reason}); install the study extra: pip install "
+                           "'attractorkit[study]'", code=1)
+
+        p.set_defaults(func=unavailable)
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        msg = f"expected a positive integer, received {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {v}")
+    return v
+
+
+def _default(flag):
+    from ._analysis import DEFAULTS
+
+    return DEFAULTS[flag.replace("-", "_")]
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def parse_inputs(text: str, n_input: int):
+    """``--inputs`` -> (inputs array, grid_shape or None, axis names or None)."""
+    path = Path(text)
+    if path.suffix.lower() in (".npy", ".csv", ".txt") or path.is_file():
+        return _inputs_file(path), None, None
+    entries = [e.strip() for e in text.split(",")]
+    if len(entries) != n_input:
+        raise CliError(f"--inputs: expected {n_input} comma-separated entries (one per model "
+                       f"input), received {len(entries)} in {text!r}")
+    axes, names, values = [], [], []
+    for j, entry in enumerate(entries):
+        parts = entry.split(":")
+        try:
+            if len(parts) == 1:
+                values.append(np.array([float(parts[0])]))
+                continue
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise ValueError
+        except ValueError:
+            raise CliError(f"--inputs: entry {j} {entry!r} is neither a number nor a range "
+                           "START:STOP:NUM") from None
+        values.append(np.linspace(start, stop, num))
+        axes.append(num)
+        names.append(f"input {j}")
+    mesh = np.meshgrid(*values, indexing="ij")
+    grid = np.stack([m.reshape(-1) for m in mesh], axis=1)
+    if not axes:
+        return grid[0], None, None
+    return grid, tuple(axes), tuple(names)
+
+
+def _inputs_file(path: Path):
+    if not path.is_file():
+        raise CliError(f"--inputs: no such file {str(path)!r}")
+    try:
+        if path.suffix.lower() == ".npy":
+            return np.load(path, allow_pickle=False)
+        return np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None,
+                          ndmin=1)
+    except Exception as exc:  # noqa: BLE001
+        raise CliError(f"--inputs: cannot read {path} ({_one_line(exc)})") from None
+
+
+def _csv(text, kind, flag):
+    try:
+        return tuple(kind(t.strip()) for t in text.split(","))
+    except ValueError:
+        raise CliError(f"{flag}: expected comma-separated {kind.__name__}s, received "
+                       f"{text!r}") from None
+
+
+# -- commands ----------------------------------------------------------------------------------
+def run_analyze(args) -> int:
+    from ._analysis import analyze
+    from ._errors import AttractorKitError, ValidationError
+    from ._io import load_model
+
+    model = _input_stage(load_model, args.model, spec=args.spec)
+    inputs, grid_shape, names = _input_stage(parse_inputs, args.inputs, model.n_input)
+    if args.grid_shape:
+        grid_shape = _csv(args.grid_shape, int, "--grid-shape")
+    if args.axis_names:
+        names = _csv(args.axis_names, str, "--axis-names")
+    activity, variables = _recordings(args)
+    cycles = None
+    if args.cycles:
+        cycles = False if args.cycles.strip().lower() == "none" else _csv(args.cycles, int,
+                                                                          "--cycles")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out: {out} exists and is not a directory")
+    kw = dict(
+        initial_states=None, activity=activity, variables=variables,
+        fixed_points=not args.no_fixed_points, census=not args.no_census,
+        lyapunov=not args.no_lyapunov, state_space=not args.no_state_space, cycles=cycles,
+        n_init=args.n_init, n_steps=args.n_steps, n_transient=args.n_transient,
+        n_fixed_point_init=args.n_fixed_point_init, n_exponents=args.n_exponents,
+        grid_shape=grid_shape, axis_names=names, rng=args.seed, progress=not args.no_progress)
+    try:
+        result = analyze(model, inputs, **kw)
+    except ValidationError as exc:
+        raise CliError(_one_line(exc), code=2) from None
+    except AttractorKitError as exc:
+        raise CliError(f"the analysis failed: {_one_line(exc)}", code=1) from None
+    out.mkdir(parents=True, exist_ok=True)
+    written = [result.save(out / RESULT_NAME)]
+    summary = result.summary()
+    (out / SUMMARY_NAME).write_text(summary + "\n", encoding="utf-8")
+    written.append(out / SUMMARY_NAME)
+    if not args.no_report:
+        written.append(result.report(out / REPORT_NAME, title=args.title))
+    if not args.quiet:
+        print(summary)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _input_stage(func, *args, **kw):
+    """Run a step that reads the user's files; their errors are usage errors (exit 2)."""
+    from ._errors import AttractorKitError
+
+    try:
+        return func(*args, **kw)
+    except CliError:
+        raise
+    except (AttractorKitError, OSError) as exc:
+        raise CliError(_one_line(exc), code=2) from None
+
+
+def _recordings(args):
+    if (args.activity is None) != (args.variables is None):
+        raise CliError("--activity and --variables go together (recorded activity and the task "
+                       "variables aligned with it)")
+    if args.activity is None:
+        return None, None
+    for flag, value in (("--activity", args.activity), ("--variables", args.variables)):
+        if not Path(value).is_file():
+            raise CliError(f"{flag}: no such file {value!r}")
+    try:
+        activity = np.load(args.activity, allow_pickle=False)
+        with np.load(args.variables, allow_pickle=False) as data:
+            variables = {k: data[k] for k in data.files}
+    except Exception as exc:  # noqa: BLE001
+        raise CliError(f"--activity/--variables: cannot read ({_one_line(exc)})") from None
+    return activity, variables
+
+
+def run_report(args) -> int:
+    from ._analysis_result import Analysis
+    from ._errors import AttractorKitError
+
+    src = Path(args.result)
+    if not src.exists():
+        raise CliError(f"{src}: no such result directory or file")
+    path = src / RESULT_NAME if src.is_dir() else src
+    if not path.is_file():
+        raise CliError(f"{src}: holds no {RESULT_NAME}; write one with 'attractorkit analyze'")
+    try:
+        result = Analysis.load(path)
+    except AttractorKitError as exc:
+        raise CliError(_one_line(exc), code=2) from None
+    out = Path(args.out) if args.out else path.parent / REPORT_NAME
+    print(f"wrote {result.report(out, title=args.title)}")
+    return 0
+
+
+# -- entry point -------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (the console script exits with it)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="attractorkit: %(levelname)s: %(message)s")
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code = args.func(args)
+    except CliError as exc:
+        if args.debug:
+            raise
+        print(f"attractorkit: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("attractorkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for a shell user; --debug for the rest
+        if args.debug:
+            raise
+        print(f"attractorkit: error: {type(exc).__name__}: {_one_line(exc)} (run with --debug "
+              "for the traceback)", file=sys.stderr)
+        return 1
+    return int(code or 0)
+
+
+def _one_line(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _version() -> str:
+    import attractorkit
+
+    return attractorkit.__version__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
