@@ -101,12 +101,13 @@ def _add_analyze(sub):
     p.add_argument("--variables", metavar="NPZ",
                    help="task variables as an .npz of named (n_samples,) arrays")
     for flag, what in (("n-init", "initial conditions per input (census, Lyapunov)"),
-                       ("n-steps", "simulation steps per initial condition"),
-                       ("n-transient", "steps discarded as transient"),
+                       ("n-steps", "recorded simulation steps per initial condition"),
+                       ("n-transient", "transient steps run before the recording (0 allowed)"),
                        ("n-fixed-point-init", "initial states per input for the fixed-point "
                                               "search"),
                        ("n-exponents", "leading Lyapunov exponents computed")):
-        p.add_argument(f"--{flag}", type=_positive_int, metavar="N",
+        kind = _count if flag == "n-transient" else _positive_int
+        p.add_argument(f"--{flag}", type=kind, metavar="N",
                        help=f"{what} (default {_default(flag)})")
     p.add_argument("--cycles", metavar="PERIODS",
                    help="comma-separated periods of the cycles searched in maps (default 2; "
@@ -141,25 +142,28 @@ def _register_external(sub, name, module, text):
     except Exception as exc:  # noqa: BLE001 - any failure: explain it, keep the CLI working
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         p = sub.add_parser(name, help=f"{text} (unavailable)", add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
 
         def unavailable(args, _reason=reason):
             raise CliError(f"the '{name}' command needs {module}, which could not be loaded "
                            f"({_reason}); install the study extra: pip install "
                            "'attractorkit[study]'", code=1)
 
-        p.set_defaults(func=unavailable)
+        p.set_defaults(func=unavailable, accepts_any_arguments=True)
 
 
-def _positive_int(text):
+def _positive_int(text, minimum=1):
+    what = "a positive" if minimum == 1 else "a non-negative"
     try:
         v = int(text)
     except ValueError:
-        msg = f"expected a positive integer, received {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {v}")
+        raise argparse.ArgumentTypeError(f"expected {what} integer, received {text!r}") from None
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"expected {what} integer, received {v}")
     return v
+
+
+def _count(text):
+    return _positive_int(text, minimum=0)
 
 
 def _default(flag):
@@ -325,7 +329,9 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and not getattr(args, "accepts_any_arguments", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(exc.code or 0)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,

@@ -1,0 +1,173 @@
+"""The attractorkit command line: analyze, report, lazily loaded train/reproduce, exit codes."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import attractorkit as ak
+from attractorkit import cli
+from attractorkit._io import save_model_files
+
+FAST = ["--n-init", "2", "--n-steps", "100", "--n-transient", "50", "--n-fixed-point-init",
+        "4", "--no-progress"]
+
+
+def run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def npz_model(tmp_path):
+    rng = np.random.default_rng(0)
+    W = 0.3 * rng.standard_normal((5, 5)) / np.sqrt(5)
+    return save_model_files(tmp_path / "rnn.npz", {"W": W, "U": rng.standard_normal((5, 2)),
+                                                   "b": np.zeros(5)},
+                            {"cell": "vanilla", "activation": "tanh"})
+
+
+def test_analyze_then_report(npz_model, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, err = run(["analyze", str(npz_model), "--inputs=-1:1:3,0:0.5:2", "--out",
+                             str(out), "--axis-names", "a,b", *FAST], capsys)
+    assert code == 0, err
+    assert "Analysis of VanillaRNN" in stdout and f"wrote {out / 'analysis.npz'}" in stdout
+    result = ak.Analysis.load(out / "analysis.npz")
+    assert result.grid_shape == (3, 2) and result.axis_names == ("a", "b")
+    np.testing.assert_allclose(result.axes[0], [-1, 0, 1])
+    assert result.settings["sizes"]["n_init"] == 2
+    assert (out / "summary.txt").read_text().startswith("Analysis of")
+    first = (out / "report.html").read_text()
+    (out / "report.html").unlink()
+    code, stdout, err = run(["report", str(out), "--title", "again"], capsys)
+    assert code == 0, err and (out / "report.html").is_file()
+    assert "<title>again</title>" in (out / "report.html").read_text()
+    assert first.count("data:image/png") == (out / "report.html").read_text().count(
+        "data:image/png")
+
+
+def test_torch_state_dict_and_inputs_file(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(3, 4)
+    torch.save(gru.state_dict(), tmp_path / "gru.pt")
+    np.save(tmp_path / "inputs.npy", np.zeros((2, 3)))
+    code, stdout, err = run(["analyze", str(tmp_path / "gru.pt"), "--inputs",
+                             str(tmp_path / "inputs.npy"), "--out", str(tmp_path / "o"),
+                             "--no-census", "--no-lyapunov", "--cycles", "none", "--no-report",
+                             "--quiet", *FAST], capsys)
+    assert code == 0, err
+    r = ak.Analysis.load(tmp_path / "o" / "analysis.npz")
+    assert r.census is None and r.cycles is None and r.fixed_points is not None
+    assert not (tmp_path / "o" / "report.html").exists() and "Analysis of" not in stdout
+
+
+@pytest.mark.parametrize("make,args,match", [
+    (None, ["analyze", "{d}/missing.pt", "--inputs=0,0"], "no such model file"),
+    ("onnx", ["analyze", "{d}/m.onnx", "--inputs=0,0"], "unknown model format '.onnx'"),
+    ("npz-nospec", ["analyze", "{d}/w.npz", "--inputs=0,0"], "needs a JSON spec"),
+    ("npz-mismatch", ["analyze", "{d}/w.npz", "--inputs=0,0", "--spec", "{d}/spec.json"],
+     "spec says cell 'lstm'"),
+    ("npz", ["analyze", "{d}/rnn.npz", "--inputs=0,0,0"], "expected 2 comma-separated"),
+    ("npz", ["analyze", "{d}/rnn.npz", "--inputs=0,a:b"], "neither a number nor a range"),
+    ("npz", ["analyze", "{d}/rnn.npz", "--inputs", "{d}/none.npy"], "no such file"),
+    ("npz", ["analyze", "{d}/rnn.npz", "--inputs=0,0", "--activity", "{d}/a.npy"],
+     "--activity and --variables go together"),
+    ("npz", ["analyze", "{d}/rnn.npz", "--inputs=0,0", "--grid-shape", "x"],
+     "--grid-shape: expected comma-separated ints"),
+    ("pickle", ["analyze", "{d}/evil.pt", "--inputs=0,0"], "refused"),
+    (None, ["report", "{d}/nothing"], "no such result directory"),
+    ("corrupt", ["report", "{d}"], "truncated or corrupted"),
+])
+def test_bad_files_and_arguments_exit_2_with_one_line(tmp_path, capsys, make, args, match):
+    d = tmp_path
+    if make == "onnx":
+        (d / "m.onnx").write_bytes(b"\x08\x01")
+    elif make == "npz-nospec":
+        np.savez(d / "w.npz", W=np.eye(2))
+    elif make == "npz-mismatch":
+        np.savez(d / "w.npz", weight_hh_l0=np.zeros((2, 2)), weight_ih_l0=np.zeros((2, 2)))
+        (d / "spec.json").write_text(json.dumps({"cell": "lstm"}))
+    elif make == "npz":
+        save_model_files(d / "rnn.npz", {"W": np.eye(3) * 0.1, "U": np.ones((3, 2))},
+                         {"cell": "vanilla"})
+    elif make == "pickle":
+        import pickle
+
+        (d / "evil.pt").write_bytes(pickle.dumps({"weight_hh_l0": object()}))
+    elif make == "corrupt":
+        (d / "analysis.npz").write_bytes(b"PK\x03\x04 this is not a zip")
+    argv = [a.format(d=d) for a in args]
+    if argv[0] == "analyze":
+        argv += ["--out", str(d / "out"), "--no-progress"]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("attractorkit: error: "), err
+    assert match in lines[0]
+    assert not (d / "out" / "analysis.npz").exists()
+
+
+def test_usage_errors_and_help(capsys):
+    assert run([], capsys)[0] == 2
+    code, _, err = run(["analyze"], capsys)
+    assert code == 2 and "required" in err
+    assert run(["analyze", "m.pt", "--inputs=0", "--out", "o", "--n-init", "0"], capsys)[0] == 2
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "analyze" in out and "report" in out and "exit codes" in out
+    code, out, _ = run(["analyze", "--help"], capsys)
+    assert code == 0
+    parser = cli.build_parser(["analyze"])
+    analyze = parser._subparsers._group_actions[0].choices["analyze"]
+    for action in analyze._actions:
+        assert action.help, f"option {action.option_strings or action.dest} has no help"
+        for flag in action.option_strings:
+            assert flag in out
+
+
+def test_analysis_failure_exits_1(npz_model, tmp_path, capsys, monkeypatch):
+    from attractorkit._errors import AttractorKitError
+
+    def broken(*args, **kwargs):
+        raise AttractorKitError("the solver exploded")
+
+    monkeypatch.setattr("attractorkit._analysis.analyze", broken)
+    code, _, err = run(["analyze", str(npz_model), "--inputs=0,0", "--out",
+                        str(tmp_path / "o"), "--no-progress"], capsys)
+    assert code == 1 and err.strip() == ("attractorkit: error: the analysis failed: the solver "
+                                         "exploded")
+
+
+def test_reference_commands_load_lazily_or_explain(capsys, monkeypatch):
+    code, out, _ = run(["train", "--help"], capsys)
+    assert code == 0 and "--paradigm" in out
+    monkeypatch.setitem(cli._EXTERNAL, "train", ("attractorkit.no_such_module", "train"))
+    code, _, err = run(["train", "--paradigm", "rl"], capsys)
+    assert code == 1
+    assert "the 'train' command needs attractorkit.no_such_module" in err
+    assert len(err.strip().splitlines()) == 1
+    assert run(["--help"], capsys)[0] == 0      # the rest of the CLI still works
+
+
+def test_console_script_entry_point(tmp_path):
+    exe = shutil.which("attractorkit") or str(
+        __import__("pathlib").Path(sys.executable).with_name("attractorkit"))
+    proc = subprocess.run([exe, "report", str(tmp_path / "nothing")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"attractorkit: error: {tmp_path / 'nothing'}: no such "
+                                   "result directory or file")
+
+
+def test_parse_inputs_grid_order():
+    grid, shape, names = cli.parse_inputs("0:1:3,5,-1:1:2", 3)
+    assert shape == (3, 2) and names == ("input 0", "input 2")
+    assert grid.shape == (6, 3) and np.all(grid[:, 1] == 5)
+    np.testing.assert_allclose(grid[:2], [[0, 5, -1], [0, 5, 1]])
+    single, shape, _ = cli.parse_inputs("0.5,1", 2)
+    assert shape is None and single.tolist() == [0.5, 1.0]
