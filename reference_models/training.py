@@ -101,6 +101,11 @@ class TrainConfig:
                 f"checkpoint records an evaluated accuracy), received {self.checkpoint_every}")
         if self.num_threads is not None:
             check_int("num_threads", self.num_threads, minimum=1)
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValidationError(f"device: expected a torch device such as 'cpu' or 'cuda', "
+                                  f"received {self.device!r}") from None
         for name in ("lr", "grad_clip", "decision_weight", "clip_coef"):
             check_positive(name, getattr(self, name))
         for name in ("ent_coef", "vf_coef"):

@@ -64,6 +64,7 @@ def test_checkpoint_metadata_and_matched_initialisation(tmp_path):
     ({"criterion": 0.0}, "criterion"),
     ({"max_updates": 0}, "max_updates"),
     ({"lr": -1e-3}, "lr"),
+    ({"device": "gpu9"}, "device"),
 ])
 def test_invalid_train_config(kw, match):
     with pytest.raises(ValidationError, match=match):
