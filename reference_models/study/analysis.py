@@ -103,9 +103,10 @@ def attractor_map(model, task, settings, rng) -> dict:
         a = ak.analyze(model, inp.stimulus_inputs(task, context, c1, c2), initial_states=init,
                        fixed_points=settings.grid_fixed_points, cycles=False, census=True,
                        lyapunov=False, state_space=False, n_init=init.shape[0],
-                       n_steps=settings.n_transient + settings.n_steps,
-                       n_transient=settings.n_transient, axis_names=("c1", "c2"),
-                       rng=int(rng.integers(2**31 - 1)))
+                       census_options={"n_steps": settings.n_steps,
+                                       "n_transient": settings.n_transient,
+                                       "max_extensions": settings.max_extensions},
+                       axis_names=("c1", "c2"), rng=int(rng.integers(2**31 - 1)))
         lab = np.asarray(a.attractors.label).reshape(axis.size, axis.size, init.shape[0])
         labels.append(lab)
         analyses.append(a)
@@ -157,18 +158,24 @@ def decision_states(model, task, settings) -> np.ndarray:
 def population_sets(states: np.ndarray, threshold: float) -> dict:
     """Populations per context from the decision states (n_contexts, 2, n_state).
 
-    Returns ``codes`` (n_contexts, n_state) with :data:`POP_CODES`, the counts per population
-    and context, and ``balance`` (n_contexts,): 1 - ||G+| - |G-|| / (|G+| + |G-|), NaN when
-    no unit tells the two decisions apart.
+    Uses :func:`attractorkit.populations` (the DESIGN §5 definition). Returns ``codes``
+    (n_contexts, n_state) with :data:`POP_CODES`, the counts per population and context, and
+    ``balance`` (n_contexts,), NaN when no unit tells the two decisions apart.
     """
-    on1 = states[:, 0] > threshold
-    on2 = states[:, 1] > threshold
-    codes = np.where(on1 & on2, 3, np.where(on1, 1, np.where(on2, 2, 0))).astype(np.int8)
-    counts = {name: (codes == c).sum(axis=1) for name, c in POP_CODES.items()}
-    plus, minus = counts["G+"].astype(float), counts["G-"].astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        balance = np.where(plus + minus > 0, 1 - np.abs(plus - minus) / (plus + minus), np.nan)
-    return {"codes": codes, "counts": counts, "balance": balance}
+    codes, balance = [], []
+    counts = {name: [] for name in POP_CODES}
+    for i in range(states.shape[0]):
+        pops = ak.populations(states[i, 0], states[i, 1], threshold=threshold)
+        codes.append(np.array([POP_CODES[_SHORT[lab]] for lab in pops.labels], np.int8))
+        balance.append(pops.balance)
+        for name, lab in _LONG.items():
+            counts[name].append(pops.counts[lab])
+    return {"codes": np.array(codes), "counts": {k: np.array(v) for k, v in counts.items()},
+            "balance": np.array(balance, dtype=float)}
+
+
+_SHORT = {"G_s": "Gs", "G_+": "G+", "G_-": "G-", "G_a": "Ga"}
+_LONG = {v: k for k, v in _SHORT.items()}
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -106,7 +106,11 @@ class AnalysisSettings:
     n_init: int = 0
     """Extra initial conditions per grid point, drawn from visited states (multistability)."""
     n_transient: int = 1000
+    """Steps discarded before the attractor is classified."""
     n_steps: int = 1000
+    """Steps recorded for the classification (Lyapunov exponents, section, spectrum)."""
+    max_extensions: int = 2
+    """Times an undetermined run is continued by n_steps before its label is final."""
     active_threshold: float = 1e-3
     """A unit counts as active at an attractor when its rate exceeds this."""
     mi_trials: int = 64
@@ -129,7 +133,8 @@ class AnalysisSettings:
                 raise _fail("analysis.contexts", "contexts from {1, 2}", list(ctx))
         _int("analysis.n_init", self.n_init, minimum=0)
         _int("analysis.n_transient", self.n_transient, minimum=1)
-        _int("analysis.n_steps", self.n_steps, minimum=16)
+        _int("analysis.n_steps", self.n_steps, minimum=50)
+        _int("analysis.max_extensions", self.max_extensions, minimum=0)
         _float("analysis.active_threshold", self.active_threshold, low=0.0, strict_low=False)
         _int("analysis.mi_trials", self.mi_trials, minimum=4)
         if self.mi_method not in ("gcmi", "ksg1", "ksg2"):
@@ -421,17 +426,18 @@ def _tiny() -> StudyConfig:
         train={"max_updates": 4, "eval_every": 2, "checkpoint_every": 2, "eval_trials": 32,
                "batch_trials": 8, "rollout_trials": 16, "minibatch_trials": 8, "ppo_epochs": 1},
         analysis=AnalysisSettings(n_coherences=3, n_transient=60, n_steps=100, mi_trials=16,
-                                  example_orbit_steps=40, eval_trials=50),
+                                  max_extensions=0, example_orbit_steps=40, eval_trials=50),
         stats=StatsSettings(n_boot=200, n_perm=200),
     )
 
 
 def _quick() -> StudyConfig:
     return StudyConfig(
-        name="quick", deltas=(0.05, 0.15), complexities=("default", "lowcoh"), seeds=(0, 1, 2),
+        name="quick", deltas=(0.1, 0.3), complexities=("default", "lowcoh"), seeds=(0, 1, 2),
         n_hidden=64, train_preset="quick",
         train_rl={"max_updates": 400}, train_sl={"max_updates": 2500},
-        analysis=AnalysisSettings(n_coherences=7, n_transient=500, n_steps=500, mi_trials=48),
+        analysis=AnalysisSettings(n_coherences=5, n_transient=400, n_steps=300,
+                                  max_extensions=0, mi_trials=48, eval_trials=1000),
     )
 
 

@@ -25,6 +25,8 @@ from .config import StudyConfig
 
 __all__ = ["analyse_trained", "information", "crystallisation", "example_orbit"]
 
+# training-history entries that do not depend on the machine (no timings)
+_DETERMINISTIC = ("update", "accuracy", "abort_rate", "loss", "trials", "env_steps")
 MI_VARIABLES = ("context", "coh1", "coh2", "relevant_coh", "choice", "epoch")
 
 
@@ -79,38 +81,25 @@ def information(model, task, settings, codes, rng) -> dict:
     ci = MI_VARIABLES.index("choice")
     out["summary"]["mi_choice_decision_units"] = (
         float(mi[decision_units, ci].mean()) if decision_units.any() else None)
-    out["summary"]["crystallisation_time"] = _decision_time(batch, states, task)
+    out["summary"]["crystallisation_time"] = _decision_time(batch, states, task, rng)
     return out
 
 
-def _decision_time(batch, states, task) -> float | None:
-    """Within-trial decision crystallisation: first step from which a linear read-out of the
-    choice from the population stays >= 90% of its end-of-stimulus accuracy above chance.
-
-    A least-squares read-out is fitted per time step on half of the trials and scored on the
-    other half, over the fixation and stimulus periods (identical in length in every trial).
-    """
+def _decision_time(batch, states, task, rng) -> float | None:
+    """Within-trial decision crystallisation (:func:`attractorkit.crystallization_time`): the
+    first step, counted from stimulus onset, after which a cross-validated linear decoder of
+    the choice stays >= 90% of its end-of-stimulus accuracy above chance. Fixation and stimulus
+    periods only (they have the same length in every trial)."""
     n_fix, n_stim = inp.period_lengths(task)
-    T = n_fix + n_stim
     y = batch.ground_truth
-    n = len(y)
-    if n < 8 or len(np.unique(y)) < 2:
+    if len(y) < 10 or np.bincount(y).max() > len(y) - 3:
         return None
-    half = n // 2
-    chance = 1.0 / task.n_choices
-    acc = np.empty(T)
-    for t in range(T):
-        X = np.column_stack([states[:, t], np.ones(n)])
-        Y = (y[:, None] == np.arange(1, task.n_choices + 1)[None]).astype(float)
-        w, *_ = np.linalg.lstsq(X[:half], Y[:half], rcond=None)
-        acc[t] = np.mean(np.argmax(X[half:] @ w, axis=1) + 1 == y[half:])
-    final = acc[-1] - chance
-    if final <= 0.05:
+    cryst = ak.crystallization_time(states[:, :n_fix + n_stim], y, cv=3,
+                                    baseline=1.0 / task.n_choices,
+                                    rng=int(rng.integers(2**31 - 1)))
+    if cryst.index < 0 or cryst.final - 1.0 / task.n_choices < 0.05:
         return None
-    ok = (acc - chance) >= 0.9 * final
-    bad = np.flatnonzero(~ok)
-    first = 0 if bad.size == 0 else int(bad[-1]) + 1
-    return float(first - n_fix) if first < T else None
+    return float(cryst.index - n_fix)
 
 
 def crystallisation(checkpoints, task, settings, final_codes) -> dict:
@@ -222,7 +211,7 @@ def analyse_trained(config: StudyConfig, spec, result, checkpoints) -> dict:
     }
     weights = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
     training = {"train_config": result.config.to_dict(),
-                "history": {k: v for k, v in result.history.items() if k != "time_s"},
+                "history": {k: v for k, v in result.history.items() if k in _DETERMINISTIC},
                 "example": {k: example[k] for k in ("label", "context", "c1", "c2")}}
     return {"summary.json": json_bytes(summary), "analysis.npz": npz_bytes(arrays),
             "network.npz": npz_bytes(weights), "training.json": json_bytes(training)}

@@ -411,7 +411,7 @@ def _dask_client(cluster):
             f"cluster: expected 'dask://HOST:PORT', 'tcp://HOST:PORT' or a distributed.Client, "
             f"received {cluster!r}")
     scheme, rest = cluster.split("://", 1)
-    if scheme not in ("dask", "tcp", "tls"):
+    if scheme not in ("dask", "tcp", "tls", "inproc", "ucx", "ws", "wss"):
         raise ValidationError(f"cluster: unknown scheme {scheme!r} in {cluster!r}; "
                               "expected dask://HOST:PORT")
     address = f"{'tcp' if scheme == 'dask' else scheme}://{rest}"
