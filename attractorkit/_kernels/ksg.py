@@ -27,50 +27,49 @@ from numba import njit, prange
 GRID_OCCUPANCY = 2.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _inside(d, r, strict):
+    return d < r if strict else d <= r
+
+
+@njit(cache=True, inline="always")
 def count_within(v, p, r, strict):
-    """Number of j != p with |v[j] - v[p]| < r (strict) or <= r, for v sorted ascending."""
+    """Number of j != p with |v[j] - v[p]| < r (strict) or <= r, for v sorted ascending.
+
+    Galloping outward from p brackets each end (one unpredictable branch), then a
+    fixed-length bisection on the exact predicate finds it (branch-free selects).
+    """
     n = v.shape[0]
     c = v[p]
     if strict and r <= 0.0:
         return 0
-    # left end: the first j <= p inside; galloping then bisection on the exact predicate
-    hi = p
+    # left end: first j <= p inside. Invariant: v[lo] outside (or lo = -1), v[hi] inside.
     step = 1
-    lo = p - 1
-    while lo >= 0 and ((c - v[lo] < r) if strict else (c - v[lo] <= r)):
-        hi = lo
+    while p - step >= 0 and _inside(c - v[p - step], r, strict):
         step *= 2
-        lo = p - step
-    if lo < 0:
-        lo = -1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if (c - v[mid] < r) if strict else (c - v[mid] <= r):
-            hi = mid
-        else:
-            lo = mid
-    left = hi
-    # right end: the last j >= p inside
-    lo = p
+    lo = max(p - step, -1)
+    length = p - step // 2 - lo          # hi - lo with hi = p - step // 2 (inside)
+    while length > 1:
+        half = length // 2
+        mid = lo + half
+        lo = lo if _inside(c - v[mid], r, strict) else mid
+        length -= half
+    left = lo + 1
+    # right end: last j >= p inside. Invariant: v[lo] inside, v[hi] outside (or hi = n).
     step = 1
-    hi = p + 1
-    while hi < n and ((v[hi] - c < r) if strict else (v[hi] - c <= r)):
-        lo = hi
+    while p + step < n and _inside(v[p + step] - c, r, strict):
         step *= 2
-        hi = p + step
-    if hi > n:
-        hi = n
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if (v[mid] - c < r) if strict else (v[mid] - c <= r):
-            lo = mid
-        else:
-            hi = mid
+    lo = p + step // 2
+    length = min(p + step, n) - lo
+    while length > 1:
+        half = length // 2
+        mid = lo + half
+        lo = mid if _inside(v[mid] - c, r, strict) else lo
+        length -= half
     return lo - left
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _insert(best, bdx, bdy, d, dx, dy, k):
     i = k - 1
     while i > 0 and best[i - 1] > d:
@@ -83,7 +82,7 @@ def _insert(best, bdx, bdy, d, dx, dy, k):
     bdy[i] = dy
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _scan_cell(cell, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy):
     for m in range(start[cell], start[cell + 1]):
         if mid[m] == p:
@@ -95,7 +94,7 @@ def _scan_cell(cell, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy):
             _insert(best, bdx, bdy, d, dx, dy, k)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy):
     """k nearest neighbours of point p (max norm) on an equal-count g x g grid.
 
