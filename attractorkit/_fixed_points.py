@@ -254,36 +254,64 @@ def _consistent(spec, C, H, cond, P):
 
 
 def relu_exact_points(model, X, H, cond, *, n_refine=10):
-    """Exact fixed points of the activation regions of the states ``H`` (per condition).
+    """Exact fixed points reached from the activation regions of the states ``H``.
 
-    Each region's linear system is solved; an inconsistent solution proposes its own region
-    next (up to ``n_refine`` rounds, as SCYFI does). Returns (points, condition) of the
-    self-consistent solutions, unique per (condition, region).
+    Each row's region is solved exactly (one linear solve per distinct (condition, region),
+    shared by all rows in it); a self-consistent solution is a fixed point; otherwise the
+    solution's own region is tried next, up to ``n_refine`` times (the SCYFI iteration).
+
+    Returns
+    -------
+    points (n_found, n_state), condition (n_found,), reached (B,)
+        ``reached[i]``: index of the point row i's chain ended at, or -1 (the chain cycled,
+        hit a singular region or ran out of rounds).
     """
     spec = relu_spec(model)
-    C = relu_drives(spec, X)
-    W = spec.Wh[0]
-    ok = np.all(np.isfinite(H), axis=1)
-    H, cond = H[ok], cond[ok]
-    P = (H @ W.T + C[cond]) > 0
-    tried: set[bytes] = set()
-    out_h, out_c = [], []
+    C, W = relu_drives(spec, X), spec.Wh[0]
+    B = H.shape[0]
+    reached = np.full(B, -1, np.int64)
+    alive = np.all(np.isfinite(H), axis=1)
+    P = np.zeros(H.shape, bool)
+    P[alive] = (H[alive] @ W.T + C[cond[alive]]) > 0
+    cache: dict[bytes, tuple[int, int]] = {}   # key -> (found index or -1, next row or -1)
+    found_h, found_c, nexts = [], [], []
     for _ in range(n_refine + 1):
-        keys = [cond[i].tobytes() + np.packbits(P[i]).tobytes() for i in range(P.shape[0])]
-        new = [i for i, kk in enumerate(keys) if kk not in tried and not tried.add(kk)]
-        if not new:
+        rows = np.flatnonzero(alive)
+        if rows.size == 0:
             break
-        Pn, cn = np.ascontiguousarray(P[new], dtype=np.uint8), np.ascontiguousarray(cond[new])
-        Hs, solved = np.empty((len(new), W.shape[0])), np.zeros(len(new), bool)
-        _nk.relu_region_fixed_points(W, C, Pn, cn, Hs, solved)
-        good, actual = _consistent(spec, C, Hs, cn, Pn.astype(bool))
-        good &= solved
-        out_h.append(Hs[good])
-        out_c.append(cn[good])
-        H, cond, P = Hs[solved & ~good], cn[solved & ~good], actual[solved & ~good]
-    if not out_h:
-        return np.zeros((0, W.shape[0])), np.zeros(0, np.int64)
-    return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)
+        keys = [cond[i].tobytes() + np.packbits(P[i]).tobytes() for i in rows]
+        new = {}
+        for i, k in zip(rows, keys):
+            if k not in cache and k not in new:
+                new[k] = i
+        if new:
+            idx = np.fromiter(new.values(), np.int64, len(new))
+            Pn = np.ascontiguousarray(P[idx], dtype=np.uint8)
+            cn = np.ascontiguousarray(cond[idx])
+            Hs, solved = np.empty((idx.size, W.shape[0])), np.zeros(idx.size, bool)
+            _nk.relu_region_fixed_points(W, C, Pn, cn, Hs, solved)
+            good, actual = _consistent(spec, C, Hs, cn, Pn.astype(bool))
+            for j, k in enumerate(new):
+                if solved[j] and good[j]:
+                    cache[k] = (len(found_h), -1)
+                    found_h.append(Hs[j])
+                    found_c.append(cn[j])
+                elif solved[j]:
+                    cache[k] = (-1, len(nexts))
+                    nexts.append(actual[j])
+                else:
+                    cache[k] = (-1, -1)
+        for i, k in zip(rows, keys):
+            f, nx = cache[k]
+            if f >= 0:
+                reached[i], alive[i] = f, False
+            elif nx < 0 or np.array_equal(nexts[nx], P[i]):
+                alive[i] = False
+            else:
+                P[i] = nexts[nx]
+    N = W.shape[0]
+    pts = np.array(found_h).reshape(-1, N)
+    return pts, np.array(found_c, np.int64).reshape(-1), reached
 
 
 def enumerate_relu_fixed_points(model, inputs=None) -> FixedPoints:
@@ -479,10 +507,21 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
         from tqdm.auto import tqdm
 
         conds = tqdm(conds, desc="fixed points", total=K)
-    parts = [_solve_condition(model, X, k, seeds[k], method, tol, tol_q, max_iter, lr, polish,
-                              max_norm) for k in conds]
-    H, iters, status = (np.concatenate([p[i] for p in parts]) for i in range(3))
     cond = np.repeat(np.arange(K), n_init)
+    flat = seeds.reshape(-1, n)
+    H, iters = flat.copy(), np.zeros(cond.size, np.int64)
+    status = np.full(cond.size, _nk.MAX_ITER)
+    exact_flag = np.zeros(cond.size, bool)
+    if use_exact:   # SCYFI from every seed's region first: one solve per distinct region
+        E, _, hit = relu_exact_points(model, X, flat, cond)
+        done = hit >= 0
+        H[done], exact_flag[done], status[done] = E[hit[done]], True, _nk.CONVERGED
+    todo = np.flatnonzero(~exact_flag)
+    for k in conds:
+        rows = todo[cond[todo] == k]
+        if rows.size:
+            H[rows], iters[rows], status[rows] = _solve_condition(
+                model, X, k, flat[rows], method, tol, tol_q, max_iter, lr, polish, max_norm)
     diverged = (status == _nk.DIVERGED) | ~np.all(np.isfinite(H), axis=1)
     capped = (status == _nk.MAX_ITER) & ~diverged
     if diverged.any() or capped.any():
@@ -492,14 +531,11 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
             "diverged (counted in n_diverged)", ConvergenceWarning, stacklevel=2)
     keep = ~diverged
     H, cond, iters, status = H[keep], cond[keep], iters[keep], status[keep]
-    exact_flag = np.zeros(H.shape[0], bool)
-    if use_exact:
-        E, ce = relu_exact_points(model, X, np.concatenate([seeds.reshape(-1, n), H]),
-                                  np.concatenate([np.repeat(np.arange(K), n_init), cond]))
-        H, cond = np.concatenate([H, E]), np.concatenate([cond, ce])
-        iters = np.concatenate([iters, np.zeros(len(E), np.int64)])
-        status = np.concatenate([status, np.full(len(E), _nk.CONVERGED)])
-        exact_flag = np.concatenate([exact_flag, np.ones(len(E), bool)])
+    exact_flag = exact_flag[keep]
+    if use_exact and todo.size:   # polish what Newton reached into exact region solutions
+        E, _, hit = relu_exact_points(model, X, H, cond)
+        done = (hit >= 0) & ~exact_flag
+        H[done], exact_flag[done], status[done] = E[hit[done]], True, _nk.CONVERGED
     return _build(model, X, H, cond, exact=exact_flag, iters=iters, tol=tol,
                   method=method, tol_unique=tol_unique, dedup=deduplicate, delta=delta,
                   n_modes=n_modes, status=status, n_diverged=int(diverged.sum()),

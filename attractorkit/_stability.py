@@ -9,8 +9,11 @@ labelled ``"marginal"`` rather than by rounding noise.
 from __future__ import annotations
 
 import dataclasses
+import os
+import warnings
 
 import numpy as np
+import scipy.linalg
 
 from ._errors import ValidationError
 from ._model import is_model
@@ -159,23 +162,70 @@ def stability_from_jacobians(J, Jx, time: str, *, delta: float = 1e-8,
         )
     finite = np.all(np.isfinite(J.reshape(n, -1)), axis=1)
     Jsafe = np.where(finite[:, None, None], J, 0.0)
-    ev, vr = np.linalg.eig(Jsafe)
+    ev, vr = _eig(Jsafe)
     ev = np.where(finite[:, None], ev, np.nan + 0j)
     order, stable, n_unstable, n_marginal, label = classify_spectra(ev, time, delta)
     ev = np.take_along_axis(ev, order, axis=1)
     lead = order[:, :k]
     modes = np.take_along_axis(vr, lead[:, None, :], axis=2)
-    left = np.full_like(modes, np.nan)
-    ok = np.linalg.cond(vr) < 1e12
-    if np.any(ok):
-        inv = np.linalg.inv(vr[ok])  # rows of V^-1 are the left eigenvectors, w^H v = 1
-        rows = np.take_along_axis(inv, lead[ok][:, :, None], axis=1)
-        left[ok] = np.conj(np.swapaxes(rows, 1, 2))
+    left = _left_modes(vr, lead)
     return Stability(
         eigenvalues=ev, modes=modes, left_modes=left, input_jacobians=Jx,
         stable=stable & finite, unstable_dim=n_unstable, n_marginal=n_marginal, label=label,
         time=time, delta=float(delta),
     )
+
+
+def _map_chunks(fn, items):
+    """Run ``fn`` over items on a small thread pool with single-threaded BLAS (LAPACK releases
+    the GIL; many small eigen-problems scale across points, not inside one)."""
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(
+            max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+        return list(pool.map(fn, items))
+
+
+def _eig(J):
+    """Batched ``np.linalg.eig``, parallel over points for large matrices."""
+    n, N = J.shape[0], J.shape[1]
+    if N < 48 or n < 2:
+        return np.linalg.eig(J)
+    parts = _map_chunks(lambda sl: np.linalg.eig(J[sl]),
+                        [slice(i, i + 4) for i in range(0, n, 4)])
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _left_modes(vr, lead):
+    """Left eigenvectors w_k of the leading modes: rows of V^-1 (so that w^H v = 1), from one
+    LU of V^T per point; NaN where V is singular."""
+    n, N, k = vr.shape[0], vr.shape[1], lead.shape[1]
+    left = np.full((n, N, k), np.nan + 0j)
+
+    def one(i):
+        E = np.zeros((N, k), complex)
+        E[lead[i], np.arange(k)] = 1.0
+        try:
+            lu = scipy.linalg.lu_factor(vr[i].T, check_finite=False)
+        except (ValueError, np.linalg.LinAlgError):
+            return
+        if np.min(np.abs(np.diag(lu[0]))) < 1e-13 * np.max(np.abs(lu[0])):
+            return
+        left[i] = np.conj(scipy.linalg.lu_solve(lu, E, check_finite=False))
+
+    if k:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            if N < 48:
+                for i in range(n):
+                    one(i)
+            else:
+                _map_chunks(one, list(range(n)))
+    return left
 
 
 def linear_stability(model, points, inputs, *, delta: float = 1e-8,

@@ -234,7 +234,7 @@ def test_relu_exact_equals_brute_force(n):
 
 
 def test_relu_contains_q_minimisation_points_n64():
-    m = grouped_relu(64, 4, seed=1)
+    m = grouped_relu(64, 4, seed=1, alpha=0.5)
     x = np.array([0.2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ak.ConvergenceWarning)  # q-minimisation is slow
