@@ -69,8 +69,10 @@ def fig_attractor_maps(runs):
 
     contexts = runs[0]["contexts"]
     axis = runs[0]["coherence_axis"]
-    fig, axes = plt.subplots(2, len(contexts), figsize=(3.4 * len(contexts), 6.2),
-                             squeeze=False)
+    fig, axes = plt.subplots(2, len(contexts), figsize=(3.6 * len(contexts) + 1, 6.4),
+                             squeeze=False, layout="constrained")
+    half = (axis[1] - axis[0]) / 2 if axis.size > 1 else 1.0
+    extent = [axis[0] - half, axis[-1] + half, axis[0] - half, axis[-1] + half]
     for r, paradigm in enumerate(("rl", "sl")):
         sel = [x["labels"][..., 0] == "quasi_periodic" for x in runs
                if x["summary"]["paradigm"] == paradigm and x["labels"].shape[1] == axis.size]
@@ -79,7 +81,7 @@ def fig_attractor_maps(runs):
         for i, k in enumerate(contexts):
             ax = axes[r, i]
             im = ax.imshow(share[i].T, origin="lower", vmin=0, vmax=1, cmap="magma",
-                           extent=[axis[0], axis[-1], axis[0], axis[-1]], aspect="auto")
+                           extent=extent, aspect="auto")
             ax.set_title(f"{paradigm.upper()} (n={len(sel)}), context {k}", fontsize=9)
             ax.set_xlabel("signed coherence c1 (%)")
             ax.set_ylabel("signed coherence c2 (%)")
@@ -176,7 +178,7 @@ def fig_example(runs):
         orbit, sec = x["example_orbit"], x["example_section"]
         fps, stable = x["example_fixed_points"], x["example_fp_stable"].astype(bool)
         if orbit.size:
-            ax.plot(orbit[:, 0], orbit[:, 1], lw=0.5, color="0.6", label="orbit")
+            ax.plot(orbit[:, 0], orbit[:, 1], ".", ms=2, color="0.5", label="orbit (map)")
         if sec.size:
             ax.scatter(sec[:, 0], sec[:, 1], s=8, color=COLORS[p], label="Poincare section")
         if fps.size:
@@ -219,10 +221,12 @@ def claims_markdown(claims: list[dict]) -> str:
              "|---|---|---|---|---|---|"]
     for c in claims:
         e = c["estimate"]
-        num = f"{c['measure']}: {_fmt(e['value'])} [{_fmt(e['low'])}, {_fmt(e['high'])}]"
-        lines.append(f"| {c['claim']} | \"{c['paper']}\" ({c['source']}) | {num} | {e['n']} | "
-                     f"{c['test']} (p = {_fmt(e['p_value'])}) | **{c['verdict']}**: "
-                     f"{c['reason']} |")
+        q = {k: str(c[k]).replace("|", "\\|") for k in ("claim", "paper", "source", "measure",
+                                                         "test", "reason")}
+        num = f"{q['measure']}: {_fmt(e['value'])} [{_fmt(e['low'])}, {_fmt(e['high'])}]"
+        lines.append(f"| {q['claim']} | \"{q['paper']}\" ({q['source']}) | {num} | {e['n']} | "
+                     f"{q['test']} (p = {_fmt(e['p_value'])}) | **{c['verdict']}**: "
+                     f"{q['reason']} |")
     return "\n".join(lines) + "\n"
 
 
