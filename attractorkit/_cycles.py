@@ -174,8 +174,7 @@ def _dedup_cycles(orbits, cond, exact, converged, q, tol):
     _, first = np.unique(lab[order], return_index=True)
     reps = order[first]
     counts = np.bincount(lab)[lab[reps]]
-    o = np.lexsort((orbits[reps, 0, 0], cond[reps]))
-    return reps[o], counts[o]
+    return reps, counts
 
 
 def _monodromy_spectra(model, orbits, X):
@@ -291,6 +290,9 @@ def _assemble(model, X, H, cond, iters, status, ex, p, tol, tol_unique, include_
         a[reps] for a in (orb, cond, q, resid, converged, ex, per, iters, status))
     start = np.argmin(orb[:, :, 0], axis=1)
     orb = np.stack([np.roll(o, -s, axis=0) for o, s in zip(orb, start)]) if len(orb) else orb
+    o = np.lexsort((orb[:, 0, 0], cond))
+    orb, cond, q, resid, converged, ex, per, iters, status, counts = (
+        a[o] for a in (orb, cond, q, resid, converged, ex, per, iters, status, counts))
     ev = _monodromy_spectra(model, orb, X[cond])
     order, stable, n_unst, _, label = classify_spectra(ev, "discrete", delta)
     status = np.where(converged, _nk.CONVERGED, status)
