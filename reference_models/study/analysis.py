@@ -130,16 +130,32 @@ def map_fractions(labels: np.ndarray, axis: np.ndarray, contexts, coherence_max)
 
 
 # -- decision attractors and populations -----------------------------------------------------
-def decision_states(model, task, settings) -> np.ndarray:
-    """Mean delay-period activity after a strong stimulus for choice 1 and for choice 2.
+def _longest_delay_steps(task) -> int:
+    from attractorkit.reference_models.task import TruncExp
+
+    delay = task.delay.high if isinstance(task.delay, TruncExp) else task.delay
+    return max(int(delay // task.dt), 1)
+
+
+def decision_states(model, task, settings) -> tuple[np.ndarray, np.ndarray]:
+    """Delay-period decision states after a strong stimulus for choice 1 and for choice 2.
 
     A noise-free trial with relevant coherence +-coherence_max (irrelevant 0) is run through
     fixation and stimulus; the frozen delay input is then iterated ``n_transient`` steps and the
     activity averaged over the next ``n_steps // 4`` (the attractor's mean, exact for a fixed
-    point). Returns (n_contexts, 2, n_state).
+    point). When the frozen delay dynamics diverge there is no decision attractor: the state
+    at the end of the task's longest delay is used instead and the entry is flagged.
+
+    Returns
+    -------
+    states : (n_contexts, 2, n_state)
+    bounded : (n_contexts, 2) bool, False where the delay dynamics diverged
     """
     n_fix, n_stim = inp.period_lengths(task)
+    n_avg = max(settings.n_steps // 4, 1)
+    horizon = _longest_delay_steps(task)
     out = np.empty((len(settings.contexts), 2, model.n_state))
+    bounded = np.ones((len(settings.contexts), 2), bool)
     for i, k in enumerate(settings.contexts):
         for j, sign in enumerate((1.0, -1.0)):
             c = sign * settings.coherence_max
@@ -149,10 +165,17 @@ def decision_states(model, task, settings) -> np.ndarray:
                                 np.broadcast_to(stim, (n_stim, task.n_input))])
             end = ak.simulate(model, np.zeros(model.n_state), x[None], n_fix + n_stim)
             h = end.states[0, 0, -1]
-            traj = ak.simulate(model, h, inp.period_input(task, k, "delay"),
-                               max(settings.n_steps // 4, 1), n_transient=settings.n_transient)
-            out[i, j] = np.nanmean(traj.states[0, 0], axis=0)
-    return out
+            n_total = max(settings.n_transient + n_avg, horizon)
+            traj = ak.simulate(model, h, inp.period_input(task, k, "delay"), n_total)
+            states = traj.states[0, 0]
+            if not traj.diverged[0, 0]:
+                out[i, j] = states[n_total - n_avg:].mean(axis=0)
+                continue
+            bounded[i, j] = False
+            finite = np.flatnonzero(np.all(np.isfinite(states), axis=1))
+            last = finite[finite < horizon]
+            out[i, j] = states[last[-1]] if last.size else h
+    return out, bounded
 
 
 def population_sets(states: np.ndarray, threshold: float) -> dict:

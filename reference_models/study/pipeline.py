@@ -106,8 +106,8 @@ def crystallisation(checkpoints, task, settings, final_codes) -> dict:
     """Population memberships along training and the update after which they stay put."""
     updates, sims, accs = [], [], []
     for net, meta in checkpoints:
-        codes = population_sets(decision_states(net.to_model(), task, settings),
-                                settings.active_threshold)["codes"]
+        states, _ = decision_states(net.to_model(), task, settings)
+        codes = population_sets(states, settings.active_threshold)["codes"]
         updates.append(int(meta.get("update", 0)))
         accs.append(float(meta.get("accuracy", np.nan)))
         sims.append(membership_similarity(codes, final_codes))
@@ -177,7 +177,8 @@ def analyse_trained(config: StudyConfig, spec, result, checkpoints) -> dict:
     model = net.to_model()
     amap = attractor_map(model, task, a, _rng(spec, 1))
     fractions = map_fractions(amap["labels"], amap["axis"], a.contexts, a.coherence_max)
-    pops = population_sets(decision_states(model, task, a), a.active_threshold)
+    dec_states, bounded = decision_states(model, task, a)
+    pops = population_sets(dec_states, a.active_threshold)
     info = information(model, task, a, pops["codes"], _rng(spec, 2))
     cryst = crystallisation(checkpoints if a.checkpoint_populations else [], task, a,
                             pops["codes"])
@@ -191,6 +192,7 @@ def analyse_trained(config: StudyConfig, spec, result, checkpoints) -> dict:
         "updates": int(result.updates), **fractions,
         "balance": float(np.nanmean(bal)) if np.isfinite(bal).any() else None,
         "decision_split": bool(np.isfinite(bal).all()),
+        "decision_bounded": bool(bounded.all()),
         **{f"balance_ctx{k}": bal[i] for i, k in enumerate(a.contexts)},
         **{f"frac_{name.replace('+', 'plus').replace('-', 'minus')}": float(c.mean() / n)
            for name, c in pops["counts"].items()},

@@ -90,3 +90,21 @@ def test_report_from_run_directories(tmp_path):
     assert md.count("\n") == len(claims["claims"]) + 2 and "reproduced" in md
     rows = (path.parent / "runs.csv").read_text().splitlines()
     assert len(rows) == cfg.n_runs + 1
+
+
+def test_decision_states_survive_diverging_delay_dynamics():
+    from attractorkit.adapters import VanillaRNN
+
+    cfg = task_preset("default")
+    n = 6
+    U = np.zeros((n, cfg.n_input))
+    U[:3, 1] = 1.0     # units 0-2 follow stimulus channel 1 (evidence for choice 1, modality 1)
+    U[3:, 2] = 1.0
+    settings = preset("tiny").analysis
+    grows = VanillaRNN(1.5 * np.eye(n), U, np.zeros(n), activation="relu")
+    states, bounded = an.decision_states(grows, cfg, settings)
+    assert not bounded.any() and np.all(np.isfinite(states))
+    decays = VanillaRNN(0.5 * np.eye(n), U, np.full(n, 0.1), activation="relu")
+    states, bounded = an.decision_states(decays, cfg, settings)
+    assert bounded.all()
+    np.testing.assert_allclose(states[0, 0], 0.2, rtol=1e-6)   # the delay fixed point b/(1-0.5)

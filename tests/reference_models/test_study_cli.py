@@ -50,3 +50,14 @@ def test_standalone_module_dumps_a_loadable_config(tmp_path):
     from attractorkit.reference_models.study.config import load_config, preset
 
     assert load_config(f) == preset("quick")
+
+
+def test_docs_python_example_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "study.md").read_text()
+    block = re.search(r"### From Python.*?```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block.replace("n_jobs=2", "n_jobs=1"), "docs/study.md", "exec"), {})
+    assert (tmp_path / "tiny-study" / "report" / "index.html").is_file()
