@@ -7,6 +7,7 @@ import dataclasses
 import logging
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import _decide as D
 from . import _dynengine as eng
@@ -340,6 +341,12 @@ class _Run:
         spec = package(logsum, wins, dB, Hs, 1, idx.size, self.n_steps, self.n_skip, 1, 10,
                        self.flow, self.dt, self.model.time, 0, warn=False)
         lam, se = spec.exponents[0], spec.stderr[0]
+        # evidence is small dense linear algebra: one BLAS thread is fastest and immune to
+        # oversubscription (threaded OpenBLAS LAPACK calls slow down 100x on a busy machine)
+        with threadpool_limits(1):
+            return self._judge_all(idx, X, cidx, r, lam, se, dB, RB, last)
+
+    def _judge_all(self, idx, X, cidx, r, lam, se, dB, RB, last):
         again = []
         for j, b in enumerate(idx):
             r.steps[b] += self.n_steps
@@ -384,7 +391,8 @@ class _Run:
             loc = pts.mean(0)
         else:
             loc = R.mean(0)
-            pts = R[-min(R.shape[0], 400):]
+            k = min(R.shape[0], 400)  # a random (not strided: phases) sample of the orbit
+            pts = R[np.sort(np.random.default_rng(b).choice(R.shape[0], k, replace=False))]
         r.set(b, label, period=period, tdim=tdim, conf=conf, reason=why, loc=loc, pts=pts)
         return label != D.UNDETERMINED
 
@@ -449,7 +457,7 @@ def _same(A, B):
     for P in (A, B):
         d = cKDTree(P).query(P, k=2)[0][:, 1]
         nn.append(np.median(d))
-    eps = max(3.0 * max(nn), floor)
+    eps = max(3.0 * max(nn), 0.1 * max(F.spread_of(A), F.spread_of(B)), floor)
     return F.set_overlap(A, B, eps) >= 0.8
 
 

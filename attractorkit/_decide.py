@@ -26,7 +26,7 @@ class Settings:
 
     fp_tol: float = 1e-9          # step |h_{t+1} - h_t|_inf / scale below this: fixed point
     period_tol: float = 1e-8      # recurrence |h_{t+p} - h_t|_inf / scale: periodic
-    section_tol: float = 1e-5     # flows: section points within this (relative) form clusters
+    section_tol: float = 1e-4     # flows: section points within this (relative) form clusters
     p_max: int = 100              # longest period tested
     zero_c: float = 5.0           # zero band |lambda| <= max(zero_c / T, 4 stderr, zero_abs)
     zero_abs: float = 1e-4
@@ -77,7 +77,7 @@ def orbit_sequence(model, X, flow, dt, st: Settings, cidx_x):
             sec = poincare_section(X, pc=pc, dt=dt, velocities=V)
         except ValueError:
             continue
-        rate = sec.n_points / T / f if f > 0 else np.nan
+        rate = sec.n_points / T / (f / dt) if f > 0 else np.nan
         if best is None:
             best = (sec, rate)
         if np.isfinite(rate) and abs(rate - 1.0) <= st.rate_tol:
@@ -108,10 +108,12 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
         ev["section_kind"][i] = "none"
         return
     tol = (st.period_tol if not flow else st.section_tol) * scale
-    if spread <= tol:
+    if spread <= tol and not flow:
         ev["section_kind"][i] = "point"
         return
     k, _ = F.exact_period(P, min(st.p_max, P.shape[0] // 3), tol)
+    if spread <= tol:
+        k = 1
     if k:
         ev["section_kind"][i] = "points"
         ev["n_section_points"][i] = k
@@ -192,8 +194,9 @@ def converging(model, X, x, flow, st: Settings):
         if d.size < 8 or not np.all(np.isfinite(d)):
             continue
         q = d.size // 4
-        first, last = np.median(d[:q]), np.median(d[-q:])
-        if last < 0.7 * first and d[-1] < 0.5 * max(spread, d[0]) + 1e-12:
+        quarters = [np.median(d[k * q:(k + 1) * q]) for k in range(4)]
+        first, last = quarters[0], quarters[-1]
+        if last < 0.7 * first and all(a > b for a, b in zip(quarters[:-1], quarters[1:])):
             steps = (d.size - q) * p
             rate = float(np.exp(np.log(max(last, 1e-300) / first) / steps)) if first > 0 else 0.0
             return p, hs, rate
@@ -219,9 +222,10 @@ def decide(ev, i, lam, flow, st: Settings, slow):
         return PERIODIC, float(p), 0, 1.0, f"exact recurrence with period {p}"
     if kind == "points" and flow:
         lam2 = lam[1] if lam is not None and lam.size > 1 else -np.inf
-        if has_lam and (abs(lam1) > band or lam2 > -band):
-            return UNDETERMINED, np.nan, 0, 0.0, "section clusters but exponents disagree"
-        return (PERIODIC, 1.0 / ev["frequency"][i], 0, 1.0,
+        if has_lam and abs(lam1) > band:
+            return UNDETERMINED, np.nan, 0, 0.0, "section clusters but lambda1 is not ~ 0"
+        conf = 1.0 if lam2 < -band else 0.75  # lambda2 ~ 0: a resonant torus of cycles
+        return (PERIODIC, 1.0 / ev["frequency"][i], 0, conf,
                 f"{int(ev['n_section_points'][i])} section cluster(s)")
     if slow is not None:
         p, _, rate = slow

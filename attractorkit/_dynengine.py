@@ -8,6 +8,7 @@ Nothing here is public; :mod:`._simulate`, :mod:`._lyapunov`, :mod:`._classify` 
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._errors import ModelTypeError, ValidationError
 from ._kernels import cells as _cells
@@ -220,13 +221,15 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
         Hc = H.copy()
         out = rollout(model, Hc, X, cidx, n_transient, n_rec, 1, threshold, n_rec, flow=flow,
                       dt=dt, varying=varying)[0]
-    if spec is not None:
-        _dyn.lyapunov_qr(*spec.args, flow, dt or 0.0, H, X, cidx, np.ascontiguousarray(Q0),
-                         n_transient, n_steps, n_skip, qr_every, n_windows, threshold, logsum,
-                         wins, div)
-    else:
-        _numpy_lyapunov(model, H, X, cidx, Q0.copy(), n_transient, n_steps, n_skip, qr_every,
-                        n_windows, threshold, logsum, wins, div, flow, dt)
+    # per-run products are small: one BLAS thread each (prange / the batch give the parallelism)
+    with threadpool_limits(1, user_api="blas"):
+        if spec is not None:
+            _dyn.lyapunov_qr(*spec.args, flow, dt or 0.0, H, X, cidx, np.ascontiguousarray(Q0),
+                             n_transient, n_steps, n_skip, qr_every, n_windows, threshold,
+                             logsum, wins, div)
+        else:
+            _numpy_lyapunov(model, H, X, cidx, Q0.copy(), n_transient, n_steps, n_skip,
+                            qr_every, n_windows, threshold, logsum, wins, div, flow, dt)
     return logsum, wins, div, out
 
 

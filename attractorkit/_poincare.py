@@ -76,9 +76,10 @@ class PoincareSection(Result):
 
 def principal_axes(X, k):
     """Mean and the first k principal axes (rows) of the points X (n, d)."""
+    from ._features import pca_axes
+
     mu = X.mean(axis=0)
-    sub = X[:: max(1, X.shape[0] // 4000)] - mu
-    V = np.linalg.svd(sub, full_matrices=False)[2]
+    V = pca_axes(X - mu, min(k, X.shape[1]))[0]
     if V.shape[0] < k:
         V = np.vstack([V, np.zeros((k - V.shape[0], X.shape[1]))])
     return mu, V[:k]

@@ -226,89 +226,104 @@ class TorusFlow(_System):
 class EmbeddedCircleMap(_System):
     """An attracting invariant circle carrying the circle map, embedded in R^n.
 
-    In coordinates (u, v), u in R^2 in polar form (r, theta), v in R^(n-2)::
+    In coordinates z = (u, v), u in R^2 in polar form (r, theta), v in R^(n-2)::
 
         r' = 1 + c (r - 1)
         theta' = theta + Omega - K / (2 pi m) sin(2 pi m theta)
         v' = A v + g1 cos(2 pi theta) + g2 sin(2 pi theta) + g3 cos(4 pi theta)
 
-    with A a random contraction (spectral radius ``contraction``), so the attractor is a curved
-    closed curve (the graph of v over theta). The state is h = M (u, v) for a random invertible M.
-    ``m = q`` with ``Omega = p / q`` and 0 < K < 2 gives an attracting period-q orbit
-    (theta = k / q); ``m = 1`` with an irrational rotation number gives a quasi-periodic orbit.
+    with A a dense random contraction (spectral radius ``contraction``), so the attractor is a
+    curved closed curve (the graph of v over theta). The state is h = P z for a random
+    orthogonal P (two Householder reflections sending the circle's plane to a random plane),
+    so that the Jacobian costs O(n^2). ``m = q`` with ``Omega = p / q`` and 0 < K < 2 gives an
+    attracting period-q orbit (theta = k / q); ``m = 1`` with an irrational rotation number
+    gives a quasi-periodic orbit (rotation number: :func:`circle_map_rotation`).
     """
 
-    def __init__(self, n_state=50, omega=GOLDEN, K=0.0, m=1, c=0.5,
-                 contraction=0.6, curvature=0.5, seed=0):
-        if n_state < 2:
-            raise ValueError("n_state >= 2")
-        self.n_state = int(n_state)
+    def __init__(self, n_state=50, omega=GOLDEN, K=0.0, m=1, c=0.5, contraction=0.6,
+                 curvature=0.5, seed=0):
+        if n_state < 3:
+            raise ValueError("n_state >= 3")
+        self.n_state = n = int(n_state)
         self.omega, self.K, self.m, self.c = float(omega), float(K), int(m), float(c)
         rng = np.random.default_rng(seed)
-        k = self.n_state - 2
+        k = n - 2
         A = rng.standard_normal((k, k))
-        if k:
-            A *= contraction / max(np.abs(np.linalg.eigvals(A)).max(), 1e-12)
-        self.A = A
-        self.G = curvature * rng.standard_normal((3, k)) / np.sqrt(max(k, 1))
-        M = rng.standard_normal((self.n_state, self.n_state)) / np.sqrt(self.n_state)
-        M += np.eye(self.n_state)
-        self.M = M
-        self.Minv = np.linalg.inv(M)
+        self.A = A * (contraction / max(np.abs(np.linalg.eigvals(A)).max(), 1e-12))
+        self.G = curvature * rng.standard_normal((3, k)) / np.sqrt(k)
+        u = rng.standard_normal(n)
+        u /= np.linalg.norm(u)
+        v = rng.standard_normal(n)
+        v -= (v @ u) * u
+        v /= np.linalg.norm(v)
+        e0, e1 = np.eye(n)[0], np.eye(n)[1]
+        w1 = e0 - u
+        w1 /= np.linalg.norm(w1)
+        h1e1 = e1 - 2 * w1 * (w1 @ e1)
+        w2 = h1e1 - v
+        w2 /= np.linalg.norm(w2)
+        self.W = np.stack([w1, w2])  # P = H2 H1, P^T = H1 H2
+
+    def _P(self, Z):  # rows: P z
+        Z = Z - 2 * np.outer(Z @ self.W[0], self.W[0])
+        return Z - 2 * np.outer(Z @ self.W[1], self.W[1])
+
+    def _PT(self, H):  # rows: P^T h
+        H = H - 2 * np.outer(H @ self.W[1], self.W[1])
+        return H - 2 * np.outer(H @ self.W[0], self.W[0])
 
     def _split(self, h):
-        z = h @ self.Minv.T
+        z = self._PT(h)
         x, y, v = z[:, 0], z[:, 1], z[:, 2:]
-        r = np.hypot(x, y)
-        th = np.arctan2(y, x) / (2 * np.pi)
-        return x, y, v, r, th
+        return x, y, v, np.hypot(x, y), np.arctan2(y, x) / (2 * np.pi)
+
+    def _theta_next(self, th):
+        return th + self.omega - self.K / (2 * np.pi * self.m) * np.sin(2 * np.pi * self.m * th)
 
     def step(self, h, x_in):
         h, _ = self._hx(h, x_in)
         x, y, v, r, th = self._split(h)
         r2 = 1.0 + self.c * (r - 1.0)
-        th2 = th + self.omega - self.K / (2 * np.pi * self.m) * np.sin(2 * np.pi * self.m * th)
+        a2 = 2 * np.pi * self._theta_next(th)
         a = 2 * np.pi * th
         v2 = v @ self.A.T + np.outer(np.cos(a), self.G[0]) + np.outer(np.sin(a), self.G[1])
         v2 += np.outer(np.cos(2 * a), self.G[2])
-        z2 = np.concatenate(
-            [(r2 * np.cos(2 * np.pi * th2))[:, None], (r2 * np.sin(2 * np.pi * th2))[:, None], v2],
-            axis=1,
-        )
-        return z2 @ self.M.T
+        z2 = np.concatenate([(r2 * np.cos(a2))[:, None], (r2 * np.sin(a2))[:, None], v2], 1)
+        return self._P(z2)
 
     def jacobian(self, h, x_in):
         h, _ = self._hx(h, x_in)
         x, y, v, r, th = self._split(h)
-        B = h.shape[0]
+        B, n = h.shape
         r2 = 1.0 + self.c * (r - 1.0)
-        th2 = th + self.omega - self.K / (2 * np.pi * self.m) * np.sin(2 * np.pi * self.m * th)
-        p2 = 2 * np.pi * th2
-        # d(r, theta)/d(x, y)
-        D_in = np.empty((B, 2, 2))
+        p2 = 2 * np.pi * self._theta_next(th)
+        D_in = np.empty((B, 2, 2))  # d(r, theta) / d(x, y)
         D_in[:, 0, 0], D_in[:, 0, 1] = x / r, y / r
         D_in[:, 1, 0], D_in[:, 1, 1] = -y / (2 * np.pi * r * r), x / (2 * np.pi * r * r)
         dth = 1.0 - self.K * np.cos(2 * np.pi * self.m * th)
         D_out = np.empty((B, 2, 2))
         D_out[:, 0, 0], D_out[:, 0, 1] = np.cos(p2) * self.c, -2 * np.pi * r2 * np.sin(p2) * dth
         D_out[:, 1, 0], D_out[:, 1, 1] = np.sin(p2) * self.c, 2 * np.pi * r2 * np.cos(p2) * dth
-        n = self.n_state
         Jz = np.zeros((B, n, n))
         Jz[:, :2, :2] = D_out @ D_in
         a = 2 * np.pi * th
         dG = 2 * np.pi * (
             -np.outer(np.sin(a), self.G[0]) + np.outer(np.cos(a), self.G[1])
             - 2 * np.outer(np.sin(2 * a), self.G[2])
-        )  # dG/dtheta, (B, k)
+        )
         Jz[:, 2:, :2] = dG[:, :, None] * D_in[:, 1, None, :]
         Jz[:, 2:, 2:] = self.A
-        return self.M @ Jz @ self.Minv
+        # J = P Jz P^T: reflections applied to the columns, then to the rows
+        J = self._P(Jz.reshape(B * n, n)).reshape(B, n, n)
+        J = np.swapaxes(self._P(np.swapaxes(J, 1, 2).reshape(B * n, n)).reshape(B, n, n), 1, 2)
+        return J
 
     def circle_point(self, theta):
-        """A state on the plane r = 1 with v = 0 at angle theta (not on the attractor)."""
-        z = np.zeros((np.size(theta), self.n_state))
-        z[:, 0], z[:, 1] = np.cos(2 * np.pi * theta), np.sin(2 * np.pi * theta)
-        return z @ self.M.T
+        """A state on the plane r = 1 with v = 0 at angle theta (near, not on, the attractor)."""
+        th = np.atleast_1d(theta)
+        z = np.zeros((th.size, self.n_state))
+        z[:, 0], z[:, 1] = np.cos(2 * np.pi * th), np.sin(2 * np.pi * th)
+        return self._P(z)
 
 
 def circle_map_rotation(omega, K, m=1, n=100_000, n_transient=10_000, theta0=0.123):

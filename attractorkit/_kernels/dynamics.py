@@ -18,6 +18,8 @@ stopped and its remaining records stay as the caller initialised them (NaN).
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit, prange
 
@@ -236,9 +238,16 @@ def lyapunov_qr(cell, act, alpha, Wh, Wx, bh, bx, flow, dt, H, X, cidx, Q0, n_tr
 
 
 # -- batched single-layer vanilla maps ----------------------------------------------------------
-@njit(cache=True, parallel=True)
-def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
-                    n_tan, Y):
+def _named(f, name):
+    """A copy of f under another name, so that its parallel and serial compilations get
+    separate numba cache entries (the cache is keyed by qualified name)."""
+    g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
+    g.__qualname__ = name
+    return g
+
+
+def _vanilla_update_impl(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
+                         n_tan, Y):
     """Elementwise part of one step: H <- (1-a) H + a phi(Z + C + Wx x_t); tangents likewise.
 
     Z is (B * (1 + n_tan), n): rows [0, B) are W h, rows [B (1 + j), B (2 + j)) are W q_j.
@@ -274,6 +283,20 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
                 Y[B * (1 + j) + b, :] = 0.0
 
 
+_update_par = njit(cache=True, parallel=True)(_named(_vanilla_update_impl, "_update_par"))
+_update_ser = njit(cache=True)(_named(_vanilla_update_impl, "_update_ser"))
+PARALLEL_MIN_WORK = 100_000  # elementwise work per step below which threads cost more
+
+
+@njit(cache=True)
+def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
+                    n_tan, Y):
+    if Z.shape[0] * Z.shape[1] >= PARALLEL_MIN_WORK:
+        _update_par(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at, n_tan, Y)
+    else:
+        _update_ser(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at, n_tan, Y)
+
+
 @njit(cache=True)
 def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
                     threshold, out, diverged_at):
@@ -299,8 +322,7 @@ def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, st
                     out[b, k, :] = H[b]
 
 
-@njit(cache=True, parallel=True)
-def _orthonormalise_batch(S, B, m, R, alive):
+def _orthonormalise_batch_impl(S, B, m, R, alive):
     """Gram-Schmidt on the tangent rows of S (layout of :func:`_vanilla_update`), per trajectory."""
     n = S.shape[1]
     for b in prange(B):
@@ -324,6 +346,18 @@ def _orthonormalise_batch(S, B, m, R, alive):
             if s > 0.0:
                 for i in range(n):
                     S[rj, i] /= s
+
+
+_ortho_par = njit(cache=True, parallel=True)(_named(_orthonormalise_batch_impl, "_ortho_par"))
+_ortho_ser = njit(cache=True)(_named(_orthonormalise_batch_impl, "_ortho_ser"))
+
+
+@njit(cache=True)
+def _orthonormalise_batch(S, B, m, R, alive):
+    if S.shape[0] * S.shape[1] * m >= PARALLEL_MIN_WORK:
+        _ortho_par(S, B, m, R, alive)
+    else:
+        _ortho_ser(S, B, m, R, alive)
 
 
 @njit(cache=True)

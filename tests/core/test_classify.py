@@ -1,0 +1,140 @@
+"""classify_attractors on planted ground truth: every acceptance case of the dynamics issue."""
+
+import numpy as np
+import pytest
+from systems import (
+    DiagonalLinear,
+    EmbeddedCircleMap,
+    Hopf,
+    Logistic,
+    Lorenz,
+    TorusFlow,
+    circle_map_rotation,
+    random_rnn,
+)
+
+import attractorkit as ak
+
+
+def near_circle(model, n, rng, spread=0.2):
+    theta = rng.uniform(0, 1, n)
+    return model.circle_point(theta) + spread * rng.standard_normal((n, model.n_state)) / np.sqrt(
+        model.n_state)
+
+
+def test_hopf_cycle_above_and_fixed_point_below():
+    mu, om = 0.64, 1.3
+    a = ak.classify_attractors(Hopf(omega=om, dt=0.1), [[-0.5], [mu]], n_init=3, n_steps=4000,
+                               n_transient=1000, rng=0)
+    assert a.label[0].tolist() == ["fixed_point"] * 3
+    np.testing.assert_allclose(a.location[0], 0.0, atol=1e-8)
+    assert a.label[1].tolist() == ["periodic"] * 3
+    np.testing.assert_allclose(a.period[1], 2 * np.pi / om, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(a.final_states[1], axis=1), np.sqrt(mu), atol=1e-4)
+    assert np.all(np.abs(a.lyapunov[1, :, 0]) < a.evidence.zero_band[1])
+    np.testing.assert_allclose(a.lyapunov[1, :, 1], -2 * mu, atol=0.01)
+    assert a.attractor_id[1].tolist() == [0, 0, 0] and (a.confidence == 1.0).all()
+
+
+@pytest.mark.parametrize("n,K,seed", [(50, 0.5, 0), (250, 0.3, 1)])
+def test_embedded_invariant_circle_is_quasi_periodic(n, K, seed):
+    model = EmbeddedCircleMap(n, K=K, seed=seed)
+    rng = np.random.default_rng(seed)
+    a = ak.classify_attractors(model, None, initial_states=near_circle(model, 2, rng),
+                               n_steps=1500, n_transient=1000, rng=seed)
+    assert a.label.tolist() == [["quasi_periodic"] * 2], a.reason
+    assert a.torus_dim.tolist() == [[1, 1]]
+    rho = circle_map_rotation(model.omega, K)
+    np.testing.assert_allclose(a.evidence.rotation[0], min(rho, 1 - rho), atol=1e-3)
+    assert a.evidence.section_kind[0].tolist() == ["curve", "curve"]
+    assert np.all(np.abs(a.evidence.corr_dim[0] - 1) < 0.2)
+    assert a.attractor_id.tolist() == [[0, 0]]  # the same circle from both initial states
+
+
+@pytest.mark.parametrize("omega,K,m,period", [(0.4, 0.0, 1, 5), (3 / 7, 0.6, 7, 7)])
+def test_rational_rotation_and_period_7(omega, K, m, period):
+    model = EmbeddedCircleMap(60, omega=omega, K=K, m=m, seed=2)
+    a = ak.classify_attractors(model, None, initial_states=near_circle(model, 3,
+                                                                        np.random.default_rng(3)),
+                               n_steps=500, n_transient=800, rng=0)
+    assert a.label.tolist() == [["periodic"] * 3], a.reason
+    assert a.period.tolist() == [[period] * 3]
+
+
+def test_two_frequency_torus_flow_is_quasi_periodic_2():
+    a = ak.classify_attractors(TorusFlow(n_extra=2, seed=1, dt=0.1), None, n_init=2,
+                               n_steps=8000, n_transient=500, init_scale=0.5, rng=0)
+    assert a.label.tolist() == [["quasi_periodic"] * 2], a.reason
+    assert a.torus_dim.tolist() == [[2, 2]]
+    np.testing.assert_allclose(a.evidence.rotation[0], np.sqrt(2) - 1, atol=1e-3)
+    resonant = ak.classify_attractors(TorusFlow(omega2=1.5, n_extra=2, seed=1, dt=0.1), None,
+                                      n_init=1, n_steps=8000, n_transient=500, init_scale=0.5,
+                                      rng=0)
+    assert resonant.label.tolist() == [["periodic"]], resonant.reason
+    np.testing.assert_allclose(resonant.period[0, 0], 4 * np.pi, rtol=1e-3)  # 2 loops of w1
+
+
+def test_lorenz_is_chaotic():
+    a = ak.classify_attractors(Lorenz(dt=0.02), None, n_init=2, n_steps=10_000,
+                               n_transient=500, init_scale=5.0, rng=0)
+    assert a.label.tolist() == [["chaotic"] * 2], a.reason
+    assert np.all(np.abs(a.lyapunov[0, :, 0] - 0.906) < 0.1)
+    assert a.attractor_id.tolist() == [[0, 0]]
+
+
+@pytest.mark.parametrize("gain,label", [(3.0, "chaotic"), (0.5, "fixed_point")])
+def test_random_tanh_rnn(gain, label):
+    a = ak.classify_attractors(random_rnn(200, gain, seed=0), None, n_init=3, n_steps=2000,
+                               n_transient=1000, rng=0)
+    assert a.label.tolist() == [[label] * 3], a.reason
+    if label == "chaotic":
+        assert np.all(a.lyapunov[0, :, 0] > 0.1)
+        assert np.all(a.evidence.section_kind[0] == "other")
+
+
+def test_unstable_linear_map_diverges_and_logistic_route():
+    a = ak.classify_attractors(DiagonalLinear([1.2, 0.5]), None, n_init=3, rng=0)
+    assert a.label.tolist() == [["divergent"] * 3]
+    assert a.attractor_id.tolist() == [[-1] * 3]
+    lg = ak.classify_attractors(Logistic(), [[2.8], [3.2], [3.5], [3.83], [4.0]],
+                                initial_states=[[0.3], [0.6]], n_steps=1000, rng=0)
+    assert lg.label[:, 0].tolist() == ["fixed_point", "periodic", "periodic", "periodic",
+                                       "chaotic"]
+    np.testing.assert_array_equal(lg.period[1:4, 0], [2, 4, 3])
+    assert abs(lg.lyapunov[4, 0, 0] - np.log(2)) < 0.03
+
+
+def test_slow_transient_is_not_called_quasi_periodic():
+    """A focus contracting by 0.999 per step still spirals after the transient: it must end
+    as a fixed point (slow convergence confirmed by Newton) or undetermined, never QP."""
+    r, w = 0.999, 2 * np.pi * 0.1234
+    A = r * np.array([[np.cos(w), -np.sin(w)], [np.sin(w), np.cos(w)]])
+    from attractorkit.adapters import VanillaRNN
+
+    a = ak.classify_attractors(VanillaRNN(A, activation="identity"), None,
+                               initial_states=[[1.0, 0.0]], n_steps=600, n_transient=200,
+                               max_extensions=0, rng=0)
+    assert a.label[0, 0] == "fixed_point", a.reason
+    assert 0 < a.confidence[0, 0] < 1
+    np.testing.assert_allclose(a.evidence.converging_rate[0, 0], r, atol=1e-3)
+
+
+def test_bad_input_and_round_trip(tmp_path):
+    with pytest.raises(ak.ValidationError, match="initial_states.*NaN"):
+        ak.classify_attractors(Logistic(), [4.0], initial_states=[[np.nan]])
+    with pytest.raises(ak.ValidationError, match="inputs.*n_input=1"):
+        ak.classify_attractors(Logistic(), [[4.0, 1.0]])
+    with pytest.raises(ak.ValidationError, match="n_steps"):
+        ak.classify_attractors(Logistic(), [4.0], n_steps=0)
+    with pytest.raises(ak.ValidationError, match="thresholds.*unknown"):
+        ak.classify_attractors(Logistic(), [4.0], thresholds={"nope": 1})
+    with pytest.raises(ak.ValidationError, match="lyapunov"):
+        ak.classify_attractors(Logistic(), [4.0], lyapunov="some")
+    a = ak.classify_attractors(Logistic(), [[3.2], [4.0]], n_init=2, n_steps=300,
+                               n_transient=300, lyapunov="all", rng=1)
+    assert np.isfinite(a.lyapunov).all()  # "all": exponents of settled runs too
+    assert a.lyapunov[0, 0, 0] < 0
+    back = ak.Attractors.load(a.save(tmp_path / "att"))
+    assert ak.results_equal(a, back)
+    assert "periodic 2" in a.summary() and a.basins(0)[0][0] == "periodic"
+    assert a.plot_evidence() is not None
