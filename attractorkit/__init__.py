@@ -79,6 +79,7 @@ _LAZY = {
     # -- one call ----------------------------------------------------------------------------
     "analyze": "_analysis",
     "Analysis": "_analysis",
+    "StateSpace": "_analysis",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -120,12 +120,30 @@ def section_crossings(tail: np.ndarray) -> np.ndarray:
 
 def plot_census(analysis, ax=None, label=None):
     """The attractor census over the input grid: the dominant attractor type per grid point,
-    or (``label=``) the share of one type; drawn by :meth:`Census.plot`."""
+    or (``label=``) the share of one type; drawn by :meth:`Census.plot`. A single condition,
+    or a grid with an axis of length 1, is drawn as stacked bars of the types' shares."""
     census = _need(analysis.census, "census", "census=True")
     fig, ax = _axes(ax, figsize=(5.8, 4.2))
-    census.plot(label, ax=ax)
-    ax.set_title("Attractor census: " + ("dominant type" if label is None else
-                                         f"share of {label}"))
+    if all(s > 1 for s in census.grid_shape) and len(census.grid_shape) <= 2:
+        census.plot(label, ax=ax)
+        ax.set_title("Attractor census: " + ("dominant type" if label is None else
+                                             f"share of {label}"))
+        return fig
+    x = np.arange(census.share.shape[0])
+    bottom = np.zeros(x.size)
+    for col, lab in enumerate(census.labels):
+        if label is not None and lab != label:
+            continue
+        share = census.share[:, col]
+        if share.any():
+            ax.bar(x, share, bottom=bottom, label=lab, width=0.8)
+            bottom += share
+    ax.set_xticks(x)
+    ax.set_xlabel("condition")
+    ax.set_ylabel("share of initial states")
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    ax.set_title("Attractor census: types reached per condition")
     return fig
 
 

@@ -246,3 +246,12 @@ def test_same_seed_same_result():
     import dataclasses
 
     assert ak.results_equal(dataclasses.replace(a, timings={}), dataclasses.replace(b, timings={}))
+
+
+def test_single_condition_figures_render_without_warnings(tmp_path):
+    model = contracting_rnn(n=3, n_input=1)
+    r = ak.analyze(model, [0.1], rng=0, **SMALL)
+    figs = r.figures()
+    assert set(figs) == {"eigenvalues", "state_space", "poincare", "census", "lyapunov"}
+    for fig in figs.values():
+        fig.savefig(tmp_path / "f.png")
