@@ -164,7 +164,7 @@ def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
                 "use a numeric or fixed-width string dtype"
             )
         name = key.rstrip("/") or "value"
-        arrays[name] = np.ascontiguousarray(value)
+        arrays[name] = np.asarray(value, order="C")
         return {"__array__": name}
     if value is None or isinstance(value, (bool, str)):
         return value

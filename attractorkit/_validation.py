@@ -85,7 +85,17 @@ def check_finite(name: str, arr: np.ndarray) -> None:
 
 
 def as_state_batch(name: str, h, n_state: int) -> np.ndarray:
-    """States as (B, n_state) float64; a single state (n_state,) becomes a batch of one."""
+    """States as (B, n_state) float64; a single state (n_state,) becomes a batch of one.
+
+    Integer and boolean states are refused: a state of a recurrent model is real-valued, and an
+    integer array here is almost always a mistake (``np.zeros(n, int)``).
+    """
+    kind = getattr(np.asarray(h) if h is not None else None, "dtype", np.dtype(float)).kind
+    if kind in "iub":
+        raise ValidationError(
+            f"{name}: expected real (floating-point) states, received integer dtype "
+            f"{np.asarray(h).dtype}; convert with .astype(float) if that is what you mean"
+        )
     arr = as_float_array(name, h, ndim=(1, 2))
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -126,7 +136,9 @@ def check_positive(name: str, value, *, strict: bool = True) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name}: expected a real number, received {_describe(value)}") from None
+        raise ValidationError(
+            f"{name}: expected a real number, received {_describe(value)}"
+        ) from None
     if not np.isfinite(v) or (v <= 0 if strict else v < 0):
         rel = "> 0" if strict else ">= 0"
         raise ValidationError(f"{name}: expected a finite number {rel}, received {value!r}")

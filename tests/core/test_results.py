@@ -135,9 +135,14 @@ def test_round_trip_property(tmp_path_factory, arr, note):
     assert results_equal(_Inner.load(path), res)
 
 
-@pytest.mark.xfail(strict=True, reason="_results._encode uses np.ascontiguousarray, which turns "
-                   "0-d arrays into shape (1,); reported to the lead (fix: np.asarray(value, "
-                   "order='C'))")
 def test_zero_dim_array_keeps_its_shape(tmp_path):
     res = _Inner(values=np.array(2.5), note="")
     assert _Inner.load(res.save(tmp_path / "z")).values.shape == ()
+
+
+def test_integer_states_are_refused_with_a_clear_message():
+    from attractorkit import adapters
+
+    model = adapters.VanillaRNN(np.eye(3) * 0.5)
+    with pytest.raises(ValidationError, match=r"h: expected real .*integer dtype"):
+        model.step(np.zeros((2, 3), dtype=int), np.zeros((2, 0)))
