@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma, ndtri
@@ -142,17 +143,16 @@ def _tie_check(eps):
 
 
 def _ksg_1d(x, y, k, variant):
+    """One-dimensional pair through the numba grid kernel, points split over threads."""
     n = x.shape[0]
-    vals, order = sort_columns(x)
+    xo = np.argsort(x[:, 0], kind="stable")
     yo = np.argsort(y[:, 0], kind="stable")
-    ysorted = np.ascontiguousarray(y[yo, 0])
     yrank = np.empty(n, np.int64)
     yrank[yo] = np.arange(n)
-    out = np.empty((1, 1))
-    perms = np.arange(n, dtype=np.int64)[None, :]
-    _ksg.ksg_batch(vals, order, np.ascontiguousarray(y[:, 0]), ysorted, yrank, perms, k,
-                   variant, psi_table(n), out)
-    return float(out[0, 0])
+    chunks = 1 if n < 5000 else 4 * max(1, numba.get_num_threads())
+    return float(_ksg.ksg_points(np.ascontiguousarray(x[xo, 0]), np.ascontiguousarray(y[xo, 0]),
+                                 np.ascontiguousarray(y[yo, 0]), yrank[xo], k, variant,
+                                 psi_table(n), chunks))
 
 
 def _ksg_tree(x, y, k, variant):

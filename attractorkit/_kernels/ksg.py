@@ -137,8 +137,8 @@ def _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best,
 
 
 @njit(cache=True)
-def _ksg_one(xv, yv, ysorted, ypos, k, variant, psi):
-    """KSG estimate for x sorted ascending, y aligned with x, ysorted and positions of yv in it."""
+def _grid(xv, yv, ypos):
+    """Equal-count g x g grid over (rank of x, rank of y); points stored cell by cell."""
     n = xv.shape[0]
     g = max(1, int(np.sqrt(n / GRID_OCCUPANCY)))
     first = np.empty(g + 1, np.int64)
@@ -163,11 +163,18 @@ def _ksg_one(xv, yv, ysorted, ypos, k, variant, psi):
         my[fill[c]] = yv[p]
         mid[fill[c]] = p
         fill[c] += 1
+    return g, first, cx, cy, start, mx, my, mid
+
+
+@njit(cache=True)
+def _ksg_sum(xv, yv, ysorted, ypos, k, variant, psi, g, first, cx, cy, start, mx, my, mid,
+             p0, p1):
+    """Sum over points p0..p1-1 of the digamma terms of KSG1 / KSG2."""
     best = np.empty(k)
     bdx = np.zeros(k)
     bdy = np.zeros(k)
     total = 0.0
-    for p in range(n):
+    for p in range(p0, p1):
         _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy)
         if variant == 1:
             eps = best[k - 1]
@@ -183,10 +190,38 @@ def _ksg_one(xv, yv, ysorted, ypos, k, variant, psi):
             nx = count_within(xv, p, ex, False)
             ny = count_within(ysorted, ypos[p], ey, False)
             total += psi[nx] + psi[ny]
+    return total
+
+
+@njit(cache=True)
+def _ksg_finish(total, n, k, variant, psi):
     mi = psi[k] + psi[n] - total / n
     if variant == 2:
         mi -= 1.0 / k
     return mi
+
+
+@njit(cache=True)
+def _ksg_one(xv, yv, ysorted, ypos, k, variant, psi):
+    """KSG estimate for x sorted ascending, y aligned with x, ysorted and positions of yv in it."""
+    n = xv.shape[0]
+    g, first, cx, cy, start, mx, my, mid = _grid(xv, yv, ypos)
+    total = _ksg_sum(xv, yv, ysorted, ypos, k, variant, psi, g, first, cx, cy, start, mx, my,
+                     mid, 0, n)
+    return _ksg_finish(total, n, k, variant, psi)
+
+
+@njit(cache=True, parallel=True)
+def ksg_points(xv, yv, ysorted, ypos, k, variant, psi, n_chunks):
+    """One KSG estimate with the points split over ``n_chunks`` parallel chunks (for a single
+    large pair, where ``ksg_batch`` would have a single job)."""
+    n = xv.shape[0]
+    g, first, cx, cy, start, mx, my, mid = _grid(xv, yv, ypos)
+    parts = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        parts[c] = _ksg_sum(xv, yv, ysorted, ypos, k, variant, psi, g, first, cx, cy, start,
+                            mx, my, mid, c * n // n_chunks, (c + 1) * n // n_chunks)
+    return _ksg_finish(parts.sum(), n, k, variant, psi)
 
 
 @njit(cache=True, parallel=True)
