@@ -239,3 +239,17 @@ def test_duplicates_jitter_and_warning():
     assert np.isfinite(ak.mutual_information(x, y, rng=0))
     with pytest.warns(RuntimeWarning, match="exact duplicates"):
         ak.mutual_information(np.repeat(x[300:550], 4), np.repeat(y[300:550], 4), jitter=0)
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_parallel_point_chunks_equal_serial(variant):
+    """ksg_points (one pair split over threads) sums the same terms as the serial kernel."""
+    g = np.random.default_rng(21)
+    x, y = g.normal(size=3000), g.normal(size=3000)
+    xo, yo = np.argsort(x), np.argsort(y)
+    yrank = np.empty(3000, np.int64)
+    yrank[yo] = np.arange(3000)
+    args = (x[xo], y[xo], y[yo], yrank[xo], 3, variant, psi_table(3000))
+    serial = K._ksg_one(*args)
+    assert K.ksg_points(*args, 7) == pytest.approx(serial, abs=1e-12)
+    assert K.ksg_points(*args, 1) == pytest.approx(serial, abs=1e-12)
