@@ -401,8 +401,8 @@ def _build(model, X, H, cond, *, exact, iters, tol, method, tol_unique, dedup, d
 def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, noise=0.0,
                       method="newton", tol=1e-10, tol_q=1e-12, max_iter=None, exact="auto",
                       tol_unique=None, deduplicate=True, delta=1e-8, n_modes=3, lr=0.05,
-                      polish=False, n_steps=100, init_scale=1.0, max_norm=1e6, rng=None,
-                      progress=False) -> FixedPoints:
+                      polish=False, explore=True, n_steps=100, init_scale=1.0, max_norm=1e6,
+                      rng=None, progress=False) -> FixedPoints:
     """Find the fixed points (and slow points) of a map or a flow under constant inputs.
 
     Seeds are sampled from trajectories (the user's, or simulated under each input), then
@@ -447,6 +447,9 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
         Initial Adam learning rate (``method="q"``; adapted per point).
     polish : bool, default False
         ``method="q"`` only: finish each point with Newton.
+    explore : bool, default True
+        Exact ReLU path only: also solve the regions of midpoints between pairs of exact
+        fixed points (two rounds; finds saddles between attractors that no seed visited).
     n_steps, init_scale : simulation of seeds when ``initial_states`` is None.
     max_norm : float, default 1e6
         A solve whose ``max|h|`` exceeds this is counted as diverged.
@@ -536,10 +539,58 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
         E, _, hit = relu_exact_points(model, X, H, cond)
         done = (hit >= 0) & ~exact_flag
         H[done], exact_flag[done], status[done] = E[hit[done]], True, _nk.CONVERGED
+    if use_exact and explore:
+        E, ce = _explore_midpoints(model, X, H[exact_flag], cond[exact_flag], rng)
+        H, cond = np.concatenate([H, E]), np.concatenate([cond, ce])
+        iters = np.concatenate([iters, np.zeros(len(E), np.int64)])
+        status = np.concatenate([status, np.full(len(E), _nk.CONVERGED)])
+        exact_flag = np.concatenate([exact_flag, np.ones(len(E), bool)])
     return _build(model, X, H, cond, exact=exact_flag, iters=iters, tol=tol,
                   method=method, tol_unique=tol_unique, dedup=deduplicate, delta=delta,
                   n_modes=n_modes, status=status, n_diverged=int(diverged.sum()),
                   tol_q=tol_q if method == "q" and not polish else None)
+
+
+def _explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096):
+    """Exact solutions from the regions of midpoints between pairs of exact fixed points of
+    the same condition (saddles between attractors often switch on the union of their active
+    units); new points feed the next round."""
+    known = [P[cond == k] for k in range(X.shape[0])]
+    known = [K[deduplicate(K, np.zeros(len(K), np.int64), np.ones(len(K), bool),
+                           np.ones(len(K), bool), np.zeros(len(K)), 1e-9)[0]]
+             if len(K) else K for K in known]
+    out_h, out_c = [], []
+    for _ in range(rounds):
+        mids, mc = [], []
+        for k, K in enumerate(known):
+            i, j = np.triu_indices(len(K), 1)
+            if i.size > max_pairs:
+                pick = rng.choice(i.size, max_pairs, replace=False)
+                i, j = i[pick], j[pick]
+            mids.append(0.5 * (K[i] + K[j]))
+            mc.append(np.full(i.size, k))
+        M = np.concatenate(mids) if mids else np.zeros((0, P.shape[1]))
+        if len(M) == 0:
+            break
+        E, ce, _ = relu_exact_points(model, X, M, np.concatenate(mc).astype(np.int64))
+        new_any = False
+        for k in range(len(known)):
+            Ek = E[ce == k]
+            if len(Ek) == 0:
+                continue
+            if len(known[k]):
+                d = np.max(np.abs(Ek[:, None] - known[k][None]), axis=2).min(1)
+                Ek = Ek[d > 1e-9 * max(1.0, float(np.abs(known[k]).max()))]
+            if len(Ek):
+                new_any = True
+                known[k] = np.concatenate([known[k], Ek])
+                out_h.append(Ek)
+                out_c.append(np.full(len(Ek), k))
+        if not new_any:
+            break
+    if not out_h:
+        return np.zeros((0, P.shape[1])), np.zeros(0, np.int64)
+    return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)
 
 
 def _solve_condition(model, X, k, seeds, method, tol, tol_q, max_iter, lr, polish, max_norm):

@@ -352,3 +352,50 @@ def test_result_roundtrip_unique_and_plots(tmp_path):
     fl = ak.find_fixed_points(Bistable(), n_init=16, rng=0)
     assert fl.plot_eigenvalues() is not None
     assert len(u.for_condition(0)) == 3
+
+
+# -- a trained network: the 3-bit flip-flop (Sussillo & Barak 2013) ------------------------------
+def _flipflop_batch(B, T, rng, p=0.04):
+    u = rng.choice([-1.0, 0.0, 1.0], size=(B, T, 3), p=[p / 2, 1 - p, p / 2])
+    u[:, 0] = rng.choice([-1.0, 1.0], size=(B, 3))
+    y = np.zeros_like(u)
+    s = u[:, 0]
+    for t in range(T):
+        s = np.where(u[:, t] != 0, u[:, t], s)
+        y[:, t] = s
+    return u, y
+
+
+def test_three_bit_flipflop_trained_with_torch():
+    torch = pytest.importorskip("torch")
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # tiny matrices: threads only add contention
+    try:
+        torch.manual_seed(0)
+        rnn, out = torch.nn.RNN(3, 16, batch_first=True), torch.nn.Linear(16, 3)
+        opt = torch.optim.Adam([*rnn.parameters(), *out.parameters()], lr=1e-2)
+        rng = np.random.default_rng(0)
+        for _ in range(800):
+            u, y = (torch.tensor(a, dtype=torch.float32) for a in _flipflop_batch(32, 50, rng))
+            loss = ((out(rnn(u)[0]) - y) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert float(loss.detach()) < 0.01
+        u, _ = _flipflop_batch(64, 50, rng)
+        with torch.no_grad():
+            states = rnn(torch.tensor(u, dtype=torch.float32))[0].double().numpy()
+    finally:
+        torch.set_num_threads(n_threads)
+    p = {k: v.detach().double().numpy() for k, v in rnn.named_parameters()}
+    m = VanillaRNN(p["weight_hh_l0"], U=p["weight_ih_l0"], b=p["bias_ih_l0"] + p["bias_hh_l0"],
+                   activation="tanh")
+    fp = ak.find_fixed_points(m, np.zeros(3), initial_states=states.reshape(-1, 16),
+                              n_init=1024, noise=0.3, rng=0, delta=1e-6)
+    c = fp.take(fp.converged)
+    assert c.stable.sum() == 8                               # one per 3-bit memory
+    readout = np.sign(c.points[c.stable] @ out.weight.detach().double().numpy().T
+                      + out.bias.detach().double().numpy())
+    assert len({tuple(r) for r in readout}) == 8             # the 8 corners of the cube
+    assert np.sum(c.label == "saddle") >= 8                  # saddles between the memories
+    assert np.all(c.unstable_dim[~c.stable] >= 1)
