@@ -342,6 +342,8 @@ def _check_train_keys(name: str, table: dict) -> None:
     for key in table:
         if key in _STUDY_OWNED:
             raise ValidationError(f"{name}.{key}: set by the study (use {_STUDY_OWNED[key]})")
+    if not table:
+        return
     try:
         from attractorkit.reference_models.training import TrainConfig
     except ImportError:  # pragma: no cover - torch missing: checked again when training

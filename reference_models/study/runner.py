@@ -107,7 +107,7 @@ def thread_limits(n: int):
 
 
 def compute_run(config: dict, spec: dict) -> dict:
-    """Train and analyse one run; returns ``{"files": {name: bytes}, "seconds": float}``.
+    """Train and analyse one run: ``{"files": {name: bytes}, "seconds", "cpu_seconds"}``.
 
     Takes plain dicts so that it can be shipped to any worker.
     """
@@ -115,10 +115,11 @@ def compute_run(config: dict, spec: dict) -> dict:
 
     cfg = StudyConfig.from_dict(config)
     run = RunSpec(**spec)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with thread_limits(cfg.threads_per_run):
         files = run_files(cfg, run)
-    return {"files": files, "seconds": time.perf_counter() - start}
+    return {"files": files, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu}
 
 
 # -- run directories -------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def _versions() -> dict:
 
 
 def write_run(out_dir: Path, config: StudyConfig, spec: RunSpec, files: dict,
-              seconds: float) -> Path:
+              seconds: float, cpu_seconds: float | None = None) -> Path:
     """Write a run's files atomically: temporary directory, manifest last, then rename."""
     runs = Path(out_dir) / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -160,6 +161,7 @@ def write_run(out_dir: Path, config: StudyConfig, spec: RunSpec, files: dict,
             "run_id": spec.run_id, "spec": spec.to_dict(), "run_hash": run_hash(config, spec),
             "study_config_hash": config.config_hash(), "versions": _versions(),
             "files": listing, "seconds": round(float(seconds), 3),
+            "cpu_seconds": None if cpu_seconds is None else round(float(cpu_seconds), 3),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
         }
         _write_synced(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
@@ -341,7 +343,8 @@ def run_sweep(config: StudyConfig, out_dir, *, n_jobs: int = 1, cluster=None, ra
         try:
             for spec, outcome, error in _execute(todo, cfg, compute, n_jobs, cluster, ray):
                 if error is None:
-                    write_run(out_dir, config, spec, outcome["files"], outcome["seconds"])
+                    write_run(out_dir, config, spec, outcome["files"], outcome["seconds"],
+                              outcome.get("cpu_seconds"))
                     computed.append(spec.run_id)
                 else:
                     log.error("run %s failed: %s", spec.run_id, error.splitlines()[-1])

@@ -138,13 +138,14 @@ def test_one_sweep_per_directory(tmp_path):
 
 
 SWEEP_SCRIPT = textwrap.dedent("""
-    import dataclasses, sys
+    import sys
     sys.path.insert(0, {here!r})
     from study_fakes import fake_compute
     from attractorkit.reference_models.study import runner
-    from attractorkit.reference_models.study.config import preset
-    if __name__ == "__main__":
-        cfg = dataclasses.replace(preset("tiny"), seeds=tuple(range(5)))
+    from attractorkit.reference_models.study.config import StudyConfig
+    if __name__ == "__main__":   # (the spawned workers import this file too)
+        cfg = StudyConfig(name="kill", deltas=(0.05, 0.2), complexities=("default",),
+                          seeds=tuple(range(5)), n_hidden=4).validate()
         rep = runner.run_sweep(cfg, sys.argv[1], compute=fake_compute, n_jobs=int(sys.argv[2]))
         print("COMPUTED", len(rep.computed), "REUSED", len(rep.reused))
 """)
