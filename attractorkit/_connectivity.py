@@ -121,7 +121,7 @@ def _from_r(r, n, measure):
     return -0.5 * np.log1p(-np.clip(r * r, 0.0, 1.0 - 1e-15)) + bias
 
 
-def _ksg_matrix(act, pairs, partner, k, variant, prepared):
+def _ksg_matrix(pairs, partner, k, variant, prepared):
     vals, order, ranks, psi = prepared
     out = np.empty(pairs.shape[0])
     _ksg.ksg_pairs(vals, order, ranks, pairs, partner, k, variant, psi, out)
@@ -193,7 +193,7 @@ def functional_connectivity(activity, *, measure: str = "correlation", method: s
         np.put_along_axis(ranks, order, np.arange(n)[None, :], axis=1)
         prep = (vals, order, ranks, psi_table(n))
         variant = 1 if method == "ksg1" else 2
-        values = _ksg_matrix(act, pairs, np.arange(n), k, variant, prep)
+        values = _ksg_matrix(pairs, np.arange(n), k, variant, prep)
     else:
         z = _gauss_stats(act, measure, method)
         values = _from_r((z.T @ z)[iu], n, measure)
@@ -202,7 +202,7 @@ def functional_connectivity(activity, *, measure: str = "correlation", method: s
         idx = shuffle_indices(n, n_shuffles, shuffle=shuffle, min_shift=min_shift, rng=gen)
         exceed = np.zeros(values.shape)
         for row in idx:
-            null = (_ksg_matrix(act, pairs, row, k, variant, prep) if kernel
+            null = (_ksg_matrix(pairs, row, k, variant, prep) if kernel
                     else _from_r((z.T @ z[row])[iu], n, measure))
             exceed += np.abs(null) >= np.abs(values)
         p = (1.0 + exceed) / (1.0 + n_shuffles)
