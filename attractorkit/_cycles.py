@@ -225,9 +225,10 @@ def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, 
     --------
     >>> import numpy as np, attractorkit as ak
     >>> from attractorkit.adapters import VanillaRNN
-    >>> flip = VanillaRNN(-np.eye(1), b=np.ones(1), activation="identity")  # h' = 1 - h
-    >>> ak.find_cycles(flip, period=2, n_init=8, rng=0).n_lower_period > 0
-    True
+    >>> flip = VanillaRNN(np.array([[-2.0]]), activation="tanh")     # h' = tanh(-2 h)
+    >>> c = ak.find_cycles(flip, period=2, n_init=32, rng=0)
+    >>> np.round(c.points[0, :, 0], 6), int(c.period[0]), bool(c.stable[0])
+    (array([-0.957504,  0.957504]), 2, True)
     """
     check_model_arg(model)
     if model.time != "discrete":
