@@ -189,7 +189,7 @@ def fig_example(runs):
         ax.set_title(f"{s['run_id']}: {s.get('example_label')}", fontsize=8)
         ax.set_xlabel("PC 1")
         ax.set_ylabel("PC 2")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="best", framealpha=0.6)
     return fig
 
 
