@@ -436,7 +436,8 @@ class _ChunkResult:
                 if self.label[b] == D.DIVERGENT or self.pts[b] is None:
                     continue
                 for rep, aid in reps:
-                    if self.label[rep] == self.label[b] and _same(self.pts[rep], self.pts[b]):
+                    if self.label[rep] == self.label[b] and _same(self.pts[rep], self.pts[b],
+                                                                  self.label[b] == D.CHAOTIC):
                         self.ids[b] = aid
                         break
                 else:
@@ -444,8 +445,13 @@ class _ChunkResult:
                     reps.append((b, len(reps)))
 
 
-def _same(A, B):
+def _same(A, B, chaotic=False):
     scale = max(F.scale_of(A), F.scale_of(B))
+    if chaotic:  # samples of a high-dimensional chaotic set are sparse: compare their moments
+        sa, sb = F.spread_of(A), F.spread_of(B)
+        s = max(sa, sb, 1e-300)
+        if np.linalg.norm(A.mean(0) - B.mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
+            return True
     floor = 1e-6 * scale
     if A.shape[0] == 1 or B.shape[0] == 1 or A.shape[0] < 20:
         if A.shape[0] != B.shape[0]:

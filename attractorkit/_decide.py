@@ -260,6 +260,9 @@ def _quasi_periodic(ev, i, flow, st):
     fails = []
     if d < (2 if flow else 1):
         fails.append(f"{d} zero exponent(s)")
+    if d > (3 if flow else 2):
+        fails.append(f"{d} zero exponents (tori above dimension {3 if flow else 2} are not "
+                     "confirmed geometrically)")
     if abs(np.log(max(ev["spread_ratio"][i], 1e-300))) > st.stationary_tol or \
             ev["mean_shift"][i] > st.stationary_tol:
         fails.append("non-stationary")
@@ -280,4 +283,5 @@ def _quasi_periodic(ev, i, flow, st):
         return UNDETERMINED, np.nan, 0, 0.0, "lambda1 ~ 0 but " + "; ".join(fails)
     conf = float(np.mean([ev["shift_spread"][i] < st.shift_spread / 4 if d == (2 if flow else 1)
                           else True, abs(D - d) < st.dim_tol / 2, lf > 0.97]))
-    return QP, np.nan, d, 0.5 + 0.5 * conf, f"{d} zero exponent(s), invariant curve"
+    what = "invariant curve" if d == (2 if flow else 1) else f"dimension {D:.2f}"
+    return QP, np.nan, d, 0.5 + 0.5 * conf, f"{d} zero exponent(s), {what}"

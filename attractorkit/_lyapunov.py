@@ -135,6 +135,9 @@ def lyapunov_spectrum(model, initial_states, inputs, *, n_exponents=None, n_step
         Fraction of ``n_steps`` discarded while the tangent frame aligns.
     rng : None, int or Generator
         Seeds the random initial frame.
+    progress : bool, default False
+        Log the size of the run at INFO level before it starts (the run is one kernel call,
+        so there is no per-step bar).
 
     Returns
     -------
