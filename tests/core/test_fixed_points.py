@@ -247,6 +247,20 @@ def test_relu_contains_q_minimisation_points_n64():
     assert np.all(D.min(1) < 1e-4)
 
 
+@pytest.mark.slow
+def test_relu_contains_q_minimisation_points_n250():
+    m = grouped_relu(250, 5, seed=0, alpha=0.5)
+    x = np.array([0.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ak.ConvergenceWarning)
+        fq = ak.find_fixed_points(m, x, n_init=256, method="q", max_iter=3000, rng=0)
+    fn = ak.find_fixed_points(m, x, n_init=256, rng=0)
+    qpts = fq.points[fq.converged]
+    assert len(qpts) >= 5 and fn.stable.sum() == 5
+    D = np.max(np.abs(qpts[:, None] - fn.points[None]), axis=2)
+    assert np.all(D.min(1) < 1e-4)
+
+
 # -- kernel vs numpy path, slow points, bad input --------------------------------------------
 def test_numpy_path_matches_kernel(rng):
     W = rng.normal(0, 1.4 / np.sqrt(8), (8, 8))
