@@ -25,6 +25,12 @@ __all__ = ["REQUIRED_COLUMNS", "CLAIMS", "collect_table", "cell_summaries", "eva
 REQUIRED_COLUMNS = ("paradigm", "delta", "complexity", "seed", "accuracy", "f_qp",
                     "f_qp_low", "f_qp_high", "balance")
 
+# optional per-run columns whose cell means are reported (MI, crystallisation, populations)
+OPTIONAL_MEANS = ("mi_context", "mi_coh1", "mi_coh2", "mi_relevant_coh", "mi_choice",
+                  "mi_epoch", "mi_choice_decision_units", "crystallisation_fraction",
+                  "crystallisation_time", "frac_Gplus", "frac_Gminus", "frac_Ga", "frac_Gs",
+                  "share_undetermined", "updates", "decision_bounded")
+
 # id -> (claim, the paper's statement, its source)
 CLAIMS = {
     "hybrid_rl": (
@@ -121,6 +127,10 @@ def cell_summaries(table: Mapping, settings: StatsSettings) -> list[dict]:
             cell[f"{col}_n"] = int(x.size)
         if "hit_cap" in t:
             cell["hit_cap"] = int(np.nansum(t["hit_cap"][m].astype(float)))
+        for col in OPTIONAL_MEANS:
+            if col in t and t[col].dtype.kind == "f":
+                x = _finite(t[col][m])
+                cell[col] = float(x.mean()) if x.size else None
         cells.append(cell)
     return cells
 

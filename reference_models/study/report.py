@@ -254,6 +254,25 @@ def _cells_html(cells):
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _extra_html(cells):
+    cols = [c for c in ("mi_context", "mi_relevant_coh", "mi_coh1", "mi_coh2", "mi_choice",
+                        "mi_epoch", "mi_choice_decision_units", "frac_Gplus", "frac_Gminus",
+                        "frac_Ga", "frac_Gs", "crystallisation_fraction", "crystallisation_time",
+                        "share_undetermined", "updates") if any(c in x for x in cells)]
+    if not cols:
+        return ""
+    keys = ("paradigm", "delta", "complexity")
+    head = "".join(f"<th>{c}</th>" for c in keys + tuple(cols))
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(c.get(k))}</td>" for k in keys + tuple(cols))
+                   + "</tr>" for c in cells)
+    return ("<h2>Information, populations and crystallisation (cell means)</h2><p>MI in nats "
+            "(mean over units); population fractions of N; crystallisation fraction = "
+            "checkpoint update after which G+/G- stay within Jaccard 0.9 of the final ones, "
+            "over the final update; crystallisation time = steps after stimulus onset until the "
+            "choice decoder stays at 90% of its final accuracy above chance.</p>"
+            f"<table><tr>{head}</tr>{body}</table>")
+
+
 _CSS = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
         "table{border-collapse:collapse;font-size:12px;margin:1em 0}"
         "td,th{border:1px solid #bbb;padding:3px 6px;vertical-align:top}"
@@ -299,7 +318,7 @@ def write_report(out_dir, config: StudyConfig) -> Path:
         f"reproduced, {counts['inconclusive']} inconclusive. Config hash "
         f"<code>{config.config_hash()[:12]}</code>. Methods: docs/study.md.</p>"
         f"<h2>Claims</h2>{_claims_html(claims)}<h2>Figures</h2>{figs_html}"
-        f"<h2>Cells</h2>{_cells_html(cells)}</body></html>")
+        f"<h2>Cells</h2>{_cells_html(cells)}{_extra_html(cells)}</body></html>")
     rep = out_dir / "report"
     _atomic_write(rep / "index.html", page.encode())
     _atomic_write(rep / "claims.md", claims_markdown(claims).encode())

@@ -42,7 +42,8 @@ def fake_full_compute(config, spec):
                "accuracy": 0.9 + 0.05 * f_qp + 0.01 * rng.random(),
                "balance": float(rng.uniform(0.7, 1.0) if spec["paradigm"] == "rl"
                                 else rng.uniform(0.2, 1.0)),
-               "reached_criterion": True, "example_label": "quasi_periodic"}
+               "reached_criterion": True, "example_label": "quasi_periodic",
+               "mi_choice": float(rng.random()), "crystallisation_fraction": 0.5}
     t = np.linspace(0, 20, 60)
     arrays = {"labels": labels, "coherence_axis": axis, "contexts": np.asarray(a["contexts"]),
               "label_names": np.asarray(LABELS),

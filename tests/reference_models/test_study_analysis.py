@@ -83,6 +83,7 @@ def test_report_from_run_directories(tmp_path):
     page = path.read_text()
     assert page.count("data:image/png;base64,") == 6
     assert "<script" not in page and "http" not in page.split("<body>")[1]
+    assert "Information, populations and crystallisation" in page and "mi_choice" in page
     claims = json.loads((path.parent / "claims.json").read_text())
     v = {c["id"]: c["verdict"] for c in claims["claims"]}
     assert v["hybrid_rl"] == "reproduced" and v["sl_fixed_points"] == "reproduced"
