@@ -12,7 +12,6 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ._errors import ConvergenceWarning, ValidationError
-from ._fixed_points import relu_drives, relu_spec
 from ._fp_solve import (
     STATUS_NAMES,
     as_conditions,
@@ -22,6 +21,7 @@ from ._fp_solve import (
     solve_points,
 )
 from ._kernels import newton as _nk
+from ._relu_exact import relu_drives, relu_spec
 from ._results import Result
 from ._stability import LABELS, classify_spectra
 from ._validation import as_rng, check_int, check_positive

@@ -22,11 +22,12 @@ from ._fp_solve import (
     as_conditions,
     check_model_arg,
     initial_states_for,
-    kernel_of,
     minimize_q,
     solve_points,
 )
 from ._kernels import newton as _nk
+from ._relu_exact import consistent as _consistent
+from ._relu_exact import relu_drives, relu_exact_points, relu_spec
 from ._results import Result
 from ._stability import LABELS, Stability, stability_from_jacobians
 from ._validation import as_rng, check_choice, check_int, check_positive
@@ -231,89 +232,6 @@ def deduplicate(points, condition, exact, converged, q, tol):
 
 
 # -- exact fixed points of ReLU cells ------------------------------------------------------------
-def relu_spec(model):
-    """The KernelSpec of a single-layer ReLU vanilla map or flow, else None."""
-    spec = kernel_of(model)
-    if spec is not None and spec.cell == "vanilla" and spec.activation == "relu" \
-            and spec.n_layers == 1:
-        return spec
-    return None
-
-
-def relu_drives(spec, X):
-    """Constant drive c = U x + b per condition, (n_conditions, n_state)."""
-    m = X.shape[1]
-    return np.ascontiguousarray(X @ spec.Wx[0, :, :m].T + spec.bh[0] + spec.bx[0])
-
-
-def _consistent(spec, C, H, cond, P):
-    """Pattern of W h + c equals P (ties z = 0 allowed either way, to rounding)."""
-    Z = H @ spec.Wh[0].T + C[cond]
-    eps = 1e-10 * np.maximum(1.0, np.max(np.abs(Z), axis=1, initial=0.0))[:, None]
-    return np.all(np.where(P, Z >= -eps, Z <= eps), axis=1), Z > 0
-
-
-def relu_exact_points(model, X, H, cond, *, n_refine=10):
-    """Exact fixed points reached from the activation regions of the states ``H``.
-
-    Each row's region is solved exactly (one linear solve per distinct (condition, region),
-    shared by all rows in it); a self-consistent solution is a fixed point; otherwise the
-    solution's own region is tried next, up to ``n_refine`` times (the SCYFI iteration).
-
-    Returns
-    -------
-    points (n_found, n_state), condition (n_found,), reached (B,)
-        ``reached[i]``: index of the point row i's chain ended at, or -1 (the chain cycled,
-        hit a singular region or ran out of rounds).
-    """
-    spec = relu_spec(model)
-    C, W = relu_drives(spec, X), spec.Wh[0]
-    B = H.shape[0]
-    reached = np.full(B, -1, np.int64)
-    alive = np.all(np.isfinite(H), axis=1)
-    P = np.zeros(H.shape, bool)
-    P[alive] = (H[alive] @ W.T + C[cond[alive]]) > 0
-    cache: dict[bytes, tuple[int, int]] = {}   # key -> (found index or -1, next row or -1)
-    found_h, found_c, nexts = [], [], []
-    for _ in range(n_refine + 1):
-        rows = np.flatnonzero(alive)
-        if rows.size == 0:
-            break
-        keys = [cond[i].tobytes() + np.packbits(P[i]).tobytes() for i in rows]
-        new = {}
-        for i, k in zip(rows, keys):
-            if k not in cache and k not in new:
-                new[k] = i
-        if new:
-            idx = np.fromiter(new.values(), np.int64, len(new))
-            Pn = np.ascontiguousarray(P[idx], dtype=np.uint8)
-            cn = np.ascontiguousarray(cond[idx])
-            Hs, solved = np.empty((idx.size, W.shape[0])), np.zeros(idx.size, bool)
-            _nk.relu_region_fixed_points(W, C, Pn, cn, Hs, solved)
-            good, actual = _consistent(spec, C, Hs, cn, Pn.astype(bool))
-            for j, k in enumerate(new):
-                if solved[j] and good[j]:
-                    cache[k] = (len(found_h), -1)
-                    found_h.append(Hs[j])
-                    found_c.append(cn[j])
-                elif solved[j]:
-                    cache[k] = (-1, len(nexts))
-                    nexts.append(actual[j])
-                else:
-                    cache[k] = (-1, -1)
-        for i, k in zip(rows, keys):
-            f, nx = cache[k]
-            if f >= 0:
-                reached[i], alive[i] = f, False
-            elif nx < 0 or np.array_equal(nexts[nx], P[i]):
-                alive[i] = False
-            else:
-                P[i] = nexts[nx]
-    N = W.shape[0]
-    pts = np.array(found_h).reshape(-1, N)
-    return pts, np.array(found_c, np.int64).reshape(-1), reached
-
-
 def enumerate_relu_fixed_points(model, inputs=None) -> FixedPoints:
     """Every fixed point of a single-layer ReLU vanilla cell, by enumerating all ``2^n``
     activation patterns (ground truth for ``n_state <= 12``; isolated points only)."""
