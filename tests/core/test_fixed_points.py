@@ -413,3 +413,29 @@ def test_three_bit_flipflop_trained_with_torch():
     assert len({tuple(r) for r in readout}) == 8             # the 8 corners of the cube
     assert np.sum(c.label == "saddle") >= 8                  # saddles between the memories
     assert np.all(c.unstable_dim[~c.stable] >= 1)
+
+
+# -- properties ------------------------------------------------------------------------------------
+def test_property_found_points_are_true_fixed_points():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=6, deadline=None, derandomize=True)
+    @hypothesis.given(n=st.integers(2, 6), seed=st.integers(0, 10_000),
+                      gain=st.floats(0.5, 2.0), alpha=st.sampled_from([0.3, 1.0]))
+    def check(n, seed, gain, alpha):
+        m, W = _random_relu(n, seed, g=gain, alpha=alpha)
+        x = np.array([0.1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ak.ConvergenceWarning)
+            fp = ak.find_fixed_points(m, x, n_init=32, rng=seed)
+        truth = relu_fixed_points_reference(W, m.U @ x + m.b)
+        exact = fp.points[fp.exact]
+        if len(exact):                               # sound: exact points are real ones
+            D = np.max(np.abs(exact[:, None] - truth[None]), axis=2)
+            assert np.all(D.min(1) < 1e-9)
+        conv = fp.points[fp.converged]
+        G = m.step(conv, np.broadcast_to(x, (len(conv), 1))) - conv if len(conv) else conv
+        assert np.all(np.abs(G) <= 1e-9 * np.maximum(1, np.abs(conv)))
+
+    check()
