@@ -166,7 +166,7 @@ def _one_pass(act, values, kinds, *, method, k, n_shuffles, shuffle, min_shift, 
 
 def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
                 n_shuffles: int = 0, shuffle: str = "permutation",
-                min_shift: int | None = None, time_bins=None,
+                min_shift: int | None = None, time_bins=None, epochs=None,
                 correction: str | None = "holm", alpha: float = 0.01, units: str = "nats",
                 jitter: float = 1e-10, discrete: dict | None = None, rng=None,
                 progress: bool = False) -> Selectivity:
@@ -193,6 +193,8 @@ def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
     time_bins : array_like of shape (n_samples,), optional
         A label per sample (time step within the trial, or trial epoch); MI and p-values are
         then also computed within each bin (``mi_by_bin``).
+    epochs : array_like of shape (n_samples,), optional
+        The same as ``time_bins`` under the name used for trial epochs (give one of the two).
     correction : {"holm", "fdr_bh", None}
         Multiple-comparison correction over all units x variables (per bin).
     alpha : float
@@ -218,6 +220,10 @@ def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
     """
     act = as_float_array("activity", activity, ndim=2)
     n = act.shape[0]
+    if epochs is not None:
+        if time_bins is not None:
+            raise ValidationError("epochs: give time_bins or epochs, not both")
+        time_bins = epochs
     check_choice("method", method, METHODS)
     check_choice("units", units, UNITS)
     check_choice("shuffle", shuffle, SHUFFLES)

@@ -71,6 +71,10 @@ def test_time_bins_and_units(task, tmp_path):
     back = ak.Selectivity.load(sel.save(tmp_path / "sel"))
     assert ak.results_equal(sel, back)
     assert "context (discrete)" in sel.summary()
+    by_epoch = ak.selectivity(act[:, :3], variables, epochs=bins, rng=4)
+    assert by_epoch.bins.tolist() == ["early", "late"]
+    with pytest.raises(ak.ValidationError, match="not both"):
+        ak.selectivity(act[:, :3], variables, epochs=bins, time_bins=bins)
 
 
 def test_plots(task):
