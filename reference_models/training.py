@@ -152,7 +152,7 @@ class TrainConfig:
 #: presets: "quick" (small network, minutes on 2 cores) and "paper" (N = 250)
 TRAIN_PRESETS: dict[str, dict] = {
     "quick": {"common": {"n_hidden": 128, "eval_every": 20, "checkpoint_every": 100},
-              "sl": {"lr": 3e-3, "max_updates": 5000},
+              "sl": {"lr": 3e-3, "max_updates": 8000},
               "rl": {"lr": 3e-3, "max_updates": 1500}},
     "paper": {"common": {"n_hidden": 250, "eval_every": 25, "checkpoint_every": 250},
               "sl": {"lr": 1e-3, "max_updates": 20_000},
