@@ -242,6 +242,9 @@ def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
         raise ValidationError(f"discrete: unknown variable(s) {sorted(unknown)}; "
                               f"variables are {sorted(vars_)}")
     names = tuple(vars_)
+    if method == "mixed" and not all(discrete.get(name, True) for name in names):
+        raise ValidationError("discrete: method='mixed' treats every variable as discrete; "
+                              "use 'ksg1' to mix discrete and continuous variables")
     kinds = [method == "mixed" or _kind(name, vars_[name], discrete.get(name))
              for name in names]
     values = [encode_labels(name, vars_[name])[0] if d else

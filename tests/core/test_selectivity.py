@@ -102,5 +102,7 @@ def test_bad_input(task):
         ak.selectivity(act[:3], {k: v[:3] for k, v in variables.items()}, k=3)
     with pytest.raises(ak.ValidationError, match="discrete: unknown"):
         ak.selectivity(act, variables, discrete={"nope": True})
+    with pytest.raises(ak.ValidationError, match="treats every variable as discrete"):
+        ak.selectivity(act, variables, method="mixed", discrete={"speed": False})
     with pytest.raises(ak.ValidationError, match="non-empty dict"):
         ak.selectivity(act, [1, 2])
