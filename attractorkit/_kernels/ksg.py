@@ -83,19 +83,27 @@ def _insert(best, bdx, bdy, d, dx, dy, k):
 
 
 @njit(cache=True, inline="always")
-def _scan_cell(cell, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy):
+def _scan_cell(cell, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy, track):
+    """Offer the points of one cell to the k best. Without ``track`` (KSG1 needs only the
+    distances) the update is a branch-free min/max network; with it, an insertion that also
+    keeps each neighbour's |dx| and |dy| (KSG2)."""
     for m in range(start[cell], start[cell + 1]):
-        if mid[m] == p:
-            continue
         dx = abs(mx[m] - x0)
         dy = abs(my[m] - y0)
         d = dx if dx >= dy else dy
-        if d < best[k - 1]:
-            _insert(best, bdx, bdy, d, dx, dy, k)
+        d = np.inf if mid[m] == p else d
+        if track:
+            if d < best[k - 1]:
+                _insert(best, bdx, bdy, d, dx, dy, k)
+        else:
+            for i in range(k - 1, 0, -1):
+                best[i] = min(best[i], max(best[i - 1], d))
+            best[0] = min(best[0], d)
 
 
 @njit(cache=True, inline="always")
-def _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy):
+def _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy,
+              track):
     """k nearest neighbours of point p (max norm) on an equal-count g x g grid.
 
     Rings of cells around p's cell are scanned until the k-th best distance is no larger than
@@ -110,18 +118,23 @@ def _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best,
     r = 0
     while True:
         if r == 0:
-            _scan_cell(a * g + b, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+            _scan_cell(a * g + b, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy,
+                track)
         else:
             for c in range(max(a - r, 0), min(a + r, g - 1) + 1):
                 if b - r >= 0:
-                    _scan_cell(c * g + b - r, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+                    _scan_cell(c * g + b - r, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy,
+                track)
                 if b + r < g:
-                    _scan_cell(c * g + b + r, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+                    _scan_cell(c * g + b + r, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy,
+                track)
             for c in range(max(b - r + 1, 0), min(b + r - 1, g - 1) + 1):
                 if a - r >= 0:
-                    _scan_cell((a - r) * g + c, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+                    _scan_cell((a - r) * g + c, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy,
+                track)
                 if a + r < g:
-                    _scan_cell((a + r) * g + c, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy)
+                    _scan_cell((a + r) * g + c, start, mx, my, mid, p, x0, y0, k, best, bdx, bdy,
+                track)
         bound = np.inf
         if a - r >= 1:
             bound = min(bound, x0 - xv[first[a - r] - 1])
@@ -175,7 +188,8 @@ def _ksg_sum(xv, yv, ysorted, ypos, k, variant, psi, g, first, cx, cy, start, mx
     bdy = np.zeros(k)
     total = 0.0
     for p in range(p0, p1):
-        _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy)
+        _knn_grid(xv, yv, ysorted, first, g, cx, cy, start, mx, my, mid, p, k, best, bdx, bdy,
+                  variant == 2)
         if variant == 1:
             eps = best[k - 1]
             nx = count_within(xv, p, eps, True)
