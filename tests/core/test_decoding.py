@@ -23,8 +23,8 @@ def test_persistent_and_dynamic_codes(tmp_path):
     persistent[:, :, 1:] = 0.5 * np.random.default_rng(1).normal(size=persistent[:, :, 1:].shape)
     dynamic = act.copy()
     dynamic[:, :, 0] = 0.5 * np.random.default_rng(2).normal(size=dynamic[:, :, 0].shape)
-    res = ak.cross_temporal_decoding(persistent, {"choice": label}, rng=0)
-    dyn = ak.cross_temporal_decoding(dynamic, {"choice": label}, rng=0)
+    res = ak.cross_temporal_decoding(persistent, {"choice": label}, cv=3, rng=0)
+    dyn = ak.cross_temporal_decoding(dynamic, {"choice": label}, cv=3, decoder="lda", rng=0)
     assert res.accuracy.shape == (1, 6, 6)
     assert np.diagonal(res.accuracy[0]).min() > 0.9 and np.diagonal(dyn.accuracy[0]).min() > 0.9
     assert res.stability[0] > 0.8
@@ -57,5 +57,6 @@ def test_plot():
     import matplotlib
 
     matplotlib.use("Agg")
-    act, label = make_trials()
-    assert ak.cross_temporal_decoding(act, {"c": label}, rng=0).plot("c") is not None
+    act, label = make_trials(n_trials=30, n_steps=3)
+    res = ak.cross_temporal_decoding(act, {"c": label}, cv=3, decoder="lda", rng=0)
+    assert res.plot("c") is not None
