@@ -324,6 +324,10 @@ class _Run:
         r.ev["recurrence_error"][b] = err / scale
         if p == 0:
             return False
+        if p == 1:  # recurrence of period 1 within period_tol: a fixed point
+            r.set(b, D.FIXED, conf=1.0, reason="step below recurrence tolerance", loc=R[-1],
+                  pts=R[-1:])
+            return True
         r.ev["section_kind"][b] = "points"
         r.ev["n_section_points"][b] = p
         r.set(b, D.PERIODIC, period=float(p), conf=1.0,

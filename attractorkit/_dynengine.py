@@ -117,6 +117,13 @@ def _blas_operands(spec, X, varying):
     return WhT, Wx, C
 
 
+def n_blocks(B, min_rows=32):
+    """Row blocks for the batched kernels: one per numba thread, each >= min_rows rows."""
+    import numba
+
+    return int(max(1, min(numba.get_num_threads(), B // min_rows)))
+
+
 # -- rollout ------------------------------------------------------------------------------------
 def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *, flow, dt,
             varying):
@@ -129,8 +136,9 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
     if blas_path(spec):
         WhT, Wx, C = _blas_operands(spec, X, varying)
         act = _cells.ACTIVATION_CODES[spec.activation]
-        _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps,
-                             stride, threshold, out, div)
+        with threadpool_limits(1, user_api="blas"):
+            _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps,
+                                 stride, threshold, out, div, n_blocks(B))
     elif spec is not None:
         _dyn.rollout(*spec.args, flow, dt or 0.0, H, X, cidx, n_transient, n_steps, stride,
                      threshold, out, div)
@@ -213,8 +221,10 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
         Xs = np.ascontiguousarray(X[:, n_transient:]) if varying else X
         act = _cells.ACTIVATION_CODES[spec.activation]
         Qrows = np.ascontiguousarray(np.transpose(Q0, (0, 2, 1)))
-        _dyn.vanilla_lyapunov(act, spec.alpha, WhT, Wx, C, Xs, cidx, H, Qrows, n_steps, n_skip,
-                              qr_every, n_windows, threshold, out, logsum, wins, div)
+        with threadpool_limits(1, user_api="blas"):
+            _dyn.vanilla_lyapunov(act, spec.alpha, WhT, Wx, C, Xs, cidx, H, Qrows, n_steps,
+                                  n_skip, qr_every, n_windows, threshold, out, logsum, wins,
+                                  div, n_blocks(B))
         div = np.where(d0 >= 0, d0, np.where(div >= 0, div + n_transient, -1))
         return logsum, wins, div, out
     if n_rec:

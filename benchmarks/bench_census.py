@@ -26,7 +26,7 @@ import attractorkit as ak
 N, N_INPUT, N_INIT = 250, 7, 10
 
 
-def network(delta=0.12, seed=0):
+def network(delta=0.14, seed=0):
     rng = np.random.default_rng(seed)
     W = rng.uniform(-delta, delta, (N, N))
     U = rng.uniform(-delta, delta, (N, N_INPUT))
@@ -55,6 +55,9 @@ def best_of(f, repeat=3):
 
 
 def matmul_ceiling(model, batch, reps=200):
+    """Best rows/s of numpy's float64 H @ W.T, with BLAS on 1 thread and on all threads."""
+    from threadpoolctl import threadpool_limits
+
     H = np.random.default_rng(1).random((batch, N))
     WT = np.ascontiguousarray(model.W.T)
     out = np.empty_like(H)
@@ -63,13 +66,14 @@ def matmul_ceiling(model, batch, reps=200):
         for _ in range(reps):
             np.dot(H, WT, out=out)
 
-    return batch * reps / best_of(run)
+    with threadpool_limits(1, user_api="blas"):
+        one = best_of(run)
+    return batch * reps / min(one, best_of(run))
 
 
 def torch_loop(model, batch, steps):
     import torch
 
-    torch.set_num_threads(2)
     W = torch.tensor(model.W.T)
     c = torch.tensor(model.b + np.ones(N_INPUT) @ model.U.T)
     h0 = torch.rand(batch, N, dtype=torch.float64)
@@ -81,7 +85,11 @@ def torch_loop(model, batch, steps):
                 h = torch.relu(h @ W + c)
         return h
 
-    return batch * steps / best_of(run)
+    best = np.inf
+    for threads in (1, 2):  # the better of one and two intra-op threads
+        torch.set_num_threads(threads)
+        best = min(best, best_of(run))
+    return batch * steps / best
 
 
 def main(argv=None):
@@ -89,7 +97,7 @@ def main(argv=None):
     ap.add_argument("--grid", type=int, default=21)
     ap.add_argument("--transient", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--delta", type=float, default=0.12)
+    ap.add_argument("--delta", type=float, default=0.14)
     ap.add_argument("--memory-mb", type=int, default=512)
     args = ap.parse_args(argv)
     model = network(args.delta)

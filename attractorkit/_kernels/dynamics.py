@@ -18,8 +18,6 @@ stopped and its remaining records stay as the caller initialised them (NaN).
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 from numba import njit, prange
 
@@ -238,25 +236,22 @@ def lyapunov_qr(cell, act, alpha, Wh, Wx, bh, bx, flow, dt, H, X, cidx, Q0, n_tr
 
 
 # -- batched single-layer vanilla maps ----------------------------------------------------------
-def _named(f, name):
-    """A copy of f under another name, so that its parallel and serial compilations get
-    separate numba cache entries (the cache is keyed by qualified name)."""
-    g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
-    g.__qualname__ = name
-    return g
-
-
-def _vanilla_update_impl(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
-                         n_tan, Y):
+# The batch is cut into row blocks, one per thread; each block runs its whole time loop with
+# single-threaded BLAS (the caller limits BLAS to one thread). There is no barrier per step:
+# under oversubscription per-step synchronisation (threaded BLAS or a prange per step) is
+# 5-10x slower than this, and on an idle machine it is no faster.
+@njit(cache=True)
+def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
+                    n_tan, Y):
     """Elementwise part of one step: H <- (1-a) H + a phi(Z + C + Wx x_t); tangents likewise.
 
     Z is (B * (1 + n_tan), n): rows [0, B) are W h, rows [B (1 + j), B (2 + j)) are W q_j.
-    Y (same layout) receives the updated tangent vectors.
+    Y (same layout) holds the tangent vectors, updated in place.
     """
     B, n = H.shape
     m_in = X.shape[2]
     Tx = X.shape[1]
-    for b in prange(B):
+    for b in range(B):
         if not alive[b]:
             continue
         c = cidx[b]
@@ -283,28 +278,9 @@ def _vanilla_update_impl(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, 
                 Y[B * (1 + j) + b, :] = 0.0
 
 
-_update_par = njit(cache=True, parallel=True)(_named(_vanilla_update_impl, "_update_par"))
-_update_ser = njit(cache=True)(_named(_vanilla_update_impl, "_update_ser"))
-PARALLEL_MIN_WORK = 100_000  # elementwise work per step below which threads cost more
-
-
 @njit(cache=True)
-def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
-                    n_tan, Y):
-    if Z.shape[0] * Z.shape[1] >= PARALLEL_MIN_WORK:
-        _update_par(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at, n_tan, Y)
-    else:
-        _update_ser(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at, n_tan, Y)
-
-
-@njit(cache=True)
-def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
-                    threshold, out, diverged_at):
-    """Batched rollout of h' = (1-a) h + a phi(W h + C[c] + Wx x_t): one GEMM per step.
-
-    Same record convention as :func:`rollout`; H (B, n) is advanced in place (rows of diverged
-    trajectories are zeroed).
-    """
+def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
+                   threshold, out, diverged_at):
     B, n = H.shape
     n_rec = out.shape[1]
     Z = np.empty((B, n))
@@ -322,10 +298,27 @@ def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, st
                     out[b, k, :] = H[b]
 
 
-def _orthonormalise_batch_impl(S, B, m, R, alive):
-    """Gram-Schmidt on the tangent rows of S (layout of :func:`_vanilla_update`), per trajectory."""
+@njit(cache=True, parallel=True)
+def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
+                    threshold, out, diverged_at, n_blocks):
+    """Batched rollout of h' = (1-a) h + a phi(W h + C[c] + Wx x_t): one GEMM per step and block.
+
+    Same record convention as :func:`rollout`; H (B, n) is advanced in place (rows of diverged
+    trajectories are zeroed). ``n_blocks`` row blocks run in parallel.
+    """
+    B = H.shape[0]
+    for k in prange(n_blocks):
+        r0 = k * B // n_blocks
+        r1 = (k + 1) * B // n_blocks
+        _rollout_block(act, alpha, WhT, Wx, C, X, cidx[r0:r1], H[r0:r1], n_transient, n_steps,
+                       stride, threshold, out[r0:r1], diverged_at[r0:r1])
+
+
+@njit(cache=True)
+def _orthonormalise_batch(S, B, m, R, alive):
+    """Gram-Schmidt (twice) on the tangent rows of S (layout of :func:`_vanilla_update`)."""
     n = S.shape[1]
-    for b in prange(B):
+    for b in range(B):
         if not alive[b]:
             continue
         for j in range(m):
@@ -348,27 +341,9 @@ def _orthonormalise_batch_impl(S, B, m, R, alive):
                     S[rj, i] /= s
 
 
-_ortho_par = njit(cache=True, parallel=True)(_named(_orthonormalise_batch_impl, "_ortho_par"))
-_ortho_ser = njit(cache=True)(_named(_orthonormalise_batch_impl, "_ortho_ser"))
-
-
 @njit(cache=True)
-def _orthonormalise_batch(S, B, m, R, alive):
-    if S.shape[0] * S.shape[1] * m >= PARALLEL_MIN_WORK:
-        _ortho_par(S, B, m, R, alive)
-    else:
-        _ortho_ser(S, B, m, R, alive)
-
-
-@njit(cache=True)
-def vanilla_lyapunov(act, alpha, WhT, Wx, C, X, cidx, H, Q0, n_steps, n_skip, qr_every,
-                     n_windows, threshold, out, logsum, wins, diverged_at):
-    """Batched Benettin QR fused with recording, for single-layer vanilla maps.
-
-    States and the m tangent vectors of every trajectory are stacked in one (B (1 + m), n)
-    matrix, so each step is one GEMM. ``Q0`` is (B, m, n) (tangent vectors as rows). Records
-    ``out[b, k] = h_{k + 1}`` for k < out.shape[1]; accumulation as in :func:`lyapunov_qr`.
-    """
+def _lyapunov_block(act, alpha, WhT, Wx, C, X, cidx, H, Q0, n_steps, n_skip, qr_every,
+                    n_windows, threshold, out, logsum, wins, diverged_at):
     B, n = H.shape
     m = Q0.shape[1]
     n_rec = out.shape[1]
@@ -403,3 +378,22 @@ def vanilla_lyapunov(act, alpha, WhT, Wx, C, X, cidx, H, Q0, n_steps, n_skip, qr
                             wins[b, w, j] += lr
             seg_start = t + 1
     H[:, :] = Hv
+
+
+@njit(cache=True, parallel=True)
+def vanilla_lyapunov(act, alpha, WhT, Wx, C, X, cidx, H, Q0, n_steps, n_skip, qr_every,
+                     n_windows, threshold, out, logsum, wins, diverged_at, n_blocks):
+    """Batched Benettin QR fused with recording, for single-layer vanilla maps.
+
+    States and the m tangent vectors of every trajectory of a block are stacked in one
+    (B_block (1 + m), n) matrix, so each step is one GEMM per block. ``Q0`` is (B, m, n)
+    (tangent vectors as rows). Records ``out[b, k] = h_{k + 1}`` for k < out.shape[1];
+    accumulation as in :func:`lyapunov_qr`.
+    """
+    B = H.shape[0]
+    for k in prange(n_blocks):
+        r0 = k * B // n_blocks
+        r1 = (k + 1) * B // n_blocks
+        _lyapunov_block(act, alpha, WhT, Wx, C, X, cidx[r0:r1], H[r0:r1], Q0[r0:r1], n_steps,
+                        n_skip, qr_every, n_windows, threshold, out[r0:r1], logsum[r0:r1],
+                        wins[r0:r1], diverged_at[r0:r1])

@@ -132,3 +132,16 @@ def test_save_load_and_plot(relu_rnn, tmp_path):
     assert ak.results_equal(tr, back)
     assert "2 initial state(s)" in tr.summary()
     assert tr.plot(dims="pca") is not None
+
+
+def test_blocked_parallel_batches_match_numpy(relu_rnn, rng):
+    """>= 64 runs: the batched kernel cuts the batch into per-thread row blocks."""
+    h0 = rng.standard_normal((70, 30))
+    a = ak.simulate(relu_rnn, h0, rng.standard_normal((2, 2)), 20, n_transient=5)
+    b = ak.simulate(Wrapped(relu_rnn), h0, a.inputs[:, 0], 20, n_transient=5)
+    np.testing.assert_allclose(a.states, b.states, atol=1e-12)
+    la = ak.lyapunov_spectrum(relu_rnn, h0, a.inputs[:, 0], n_exponents=2,
+                              n_steps=60, n_transient=5, n_windows=3, rng=1)
+    lb = ak.lyapunov_spectrum(Wrapped(relu_rnn), h0, a.inputs[:, 0], n_exponents=2,
+                              n_steps=60, n_transient=5, n_windows=3, rng=1)
+    np.testing.assert_allclose(la.exponents, lb.exponents, atol=1e-8)
