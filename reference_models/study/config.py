@@ -437,7 +437,7 @@ def _quick() -> StudyConfig:
     return StudyConfig(
         name="quick", deltas=(0.1, 0.3), complexities=("default", "lowcoh"), seeds=(0, 1, 2),
         n_hidden=64, train_preset="quick",
-        train_rl={"max_updates": 400}, train_sl={"max_updates": 2500},
+        train_rl={"max_updates": 600}, train_sl={"max_updates": 6000},
         analysis=AnalysisSettings(n_coherences=5, n_transient=400, n_steps=300,
                                   max_extensions=0, mi_trials=48, eval_trials=1000),
     )
