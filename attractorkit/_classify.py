@@ -291,8 +291,10 @@ class _Run:
         r = _ChunkResult(B, n, self.m_exp)
         r.steps[:] = self.n_transient
         nA = min(self.n_check, self.n_transient)
-        RA, d = eng.rollout(self.model, H, X, cidx, self.n_transient - nA, nA, 1,
-                            self.threshold, nA, flow=self.flow, dt=self.dt, varying=False)
+        RA, d, settled = eng.rollout(self.model, H, X, cidx, self.n_transient - nA, nA, 1,
+                                     self.threshold, nA, flow=self.flow, dt=self.dt,
+                                     varying=False, settle_tol=self.st.fp_tol)
+        r.steps[:] = np.where(settled >= 0, settled, self.n_transient)
         pending = []
         for b in range(B):
             if d[b] >= 0:

@@ -126,11 +126,17 @@ def n_blocks(B, min_rows=32):
 
 # -- rollout ------------------------------------------------------------------------------------
 def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *, flow, dt,
-            varying):
-    """Advance H (B, n) in place; return (records (B, n_rec, n) NaN-filled, diverged_at (B,))."""
+            varying, settle_tol=0.0, check_every=50):
+    """Advance H (B, n) in place.
+
+    Returns (records (B, n_rec, n) NaN-filled, diverged_at (B,), settled_at (B,)). With
+    ``settle_tol > 0`` the batched vanilla kernel stops runs that settled on a fixed point
+    (``settled_at >= 0``, their later records repeat the fixed point); other paths run to the end.
+    """
     B, n = H.shape
     out = np.full((B, n_rec, n), np.nan)
     div = np.full(B, -1, dtype=np.int64)
+    settled = np.full(B, -1, dtype=np.int64)
     cidx = np.ascontiguousarray(cidx, dtype=np.int64)
     spec = kernel_spec(model)
     if blas_path(spec):
@@ -138,14 +144,15 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
         act = _cells.ACTIVATION_CODES[spec.activation]
         with threadpool_limits(1, user_api="blas"):
             _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps,
-                                 stride, threshold, out, div, n_blocks(B))
+                                 stride, threshold, out, div, n_blocks(B), float(settle_tol),
+                                 int(check_every), settled)
     elif spec is not None:
         _dyn.rollout(*spec.args, flow, dt or 0.0, H, X, cidx, n_transient, n_steps, stride,
                      threshold, out, div)
     else:
         _numpy_rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, out, div,
                        flow, dt)
-    return out, div
+    return out, div, settled
 
 
 def _field(model, h, x):

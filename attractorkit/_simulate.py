@@ -162,7 +162,7 @@ def simulate(model, initial_states, inputs, n_steps, *, n_transient=0, stride=1,
             break
         Hl = np.ascontiguousarray(H[live])
         n_tr = max(0, min(t1, n_transient) - t0)
-        out, d = eng.rollout(model, Hl, Xs, cidx[live], n_tr, t1 - t0 - n_tr, stride,
+        out, d, _ = eng.rollout(model, Hl, Xs, cidx[live], n_tr, t1 - t0 - n_tr, stride,
                              threshold, r1 - r0, flow=flow, dt=dt, varying=varying)
         H[live] = Hl
         states[live, r0:r1] = out

@@ -280,38 +280,96 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
 
 @njit(cache=True)
 def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
-                   threshold, out, diverged_at):
+                   threshold, out, diverged_at, settle_tol, check_every, settled_at):
+    """One block's rollout. Runs still moving are kept compacted at the front of the work
+    arrays, so the GEMM only covers them: diverged runs leave at once and, when settle_tol > 0,
+    runs whose largest step over one step is <= settle_tol (1 + |h|_inf) at a check (every
+    check_every steps) leave as settled (their remaining records repeat the settled state)."""
     B, n = H.shape
     n_rec = out.shape[1]
+    total = n_transient + n_steps
+    rows = np.arange(B)
+    Hc = H.copy()
+    cc = cidx.copy()
     Z = np.empty((B, n))
+    Hp = np.empty((B, n))
     alive = np.ones(B, dtype=np.bool_)
+    dv = np.full(B, -1, dtype=np.int64)
     for b in range(B):
         diverged_at[b] = -1
-    for t in range(n_transient + n_steps):
-        np.dot(H, WhT, Z)
-        _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at, 0, Z)
+        settled_at[b] = -1
+    na = B
+    for t in range(total):
+        if na == 0:
+            break
+        check = settle_tol > 0.0 and (t + 1) % check_every == 0
+        if check:
+            Hp[:na] = Hc[:na]
+        np.dot(Hc[:na], WhT, Z[:na])
+        _vanilla_update(act, alpha, Z[:na], C, Wx, X, cc[:na], t, Hc[:na], alive[:na],
+                        threshold, dv[:na], 0, Z[:na])
         s = t + 1 - n_transient
         if s > 0 and s % stride == 0 and s // stride - 1 < n_rec:
             k = s // stride - 1
-            for b in range(B):
-                if alive[b]:
+            for r in range(na):
+                if alive[r]:
+                    out[rows[r], k, :] = Hc[r]
+        dead = 0
+        for r in range(na):
+            if not alive[r]:
+                dead += 1
+        if not check and dead == 0:
+            continue
+        w = 0
+        for r in range(na):
+            b = rows[r]
+            if not alive[r]:
+                diverged_at[b] = dv[r]
+                H[b, :] = 0.0
+                continue
+            if check:
+                d = 0.0
+                sc = 1.0
+                for i in range(n):
+                    d = max(d, abs(Hc[r, i] - Hp[r, i]))
+                    sc = max(sc, 1.0 + abs(Hc[r, i]))
+                if d <= settle_tol * sc:
+                    settled_at[b] = t + 1
+                    H[b, :] = Hc[r]
+                    continue
+            rows[w] = b
+            cc[w] = cc[r]
+            if w != r:
+                Hc[w, :] = Hc[r]
+            alive[w] = True
+            dv[w] = -1
+            w += 1
+        na = w
+    for r in range(na):
+        H[rows[r], :] = Hc[r]
+    for b in range(B):
+        if settled_at[b] > 0:
+            for k in range(n_rec):
+                if n_transient + (k + 1) * stride > settled_at[b]:
                     out[b, k, :] = H[b]
 
 
 @njit(cache=True, parallel=True)
 def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
-                    threshold, out, diverged_at, n_blocks):
+                    threshold, out, diverged_at, n_blocks, settle_tol, check_every, settled_at):
     """Batched rollout of h' = (1-a) h + a phi(W h + C[c] + Wx x_t): one GEMM per step and block.
 
     Same record convention as :func:`rollout`; H (B, n) is advanced in place (rows of diverged
-    trajectories are zeroed). ``n_blocks`` row blocks run in parallel.
+    trajectories are zeroed). ``n_blocks`` row blocks run in parallel. With settle_tol > 0,
+    runs that have settled on a fixed point stop early (``settled_at[b]``, -1 if not).
     """
     B = H.shape[0]
     for k in prange(n_blocks):
         r0 = k * B // n_blocks
         r1 = (k + 1) * B // n_blocks
         _rollout_block(act, alpha, WhT, Wx, C, X, cidx[r0:r1], H[r0:r1], n_transient, n_steps,
-                       stride, threshold, out[r0:r1], diverged_at[r0:r1])
+                       stride, threshold, out[r0:r1], diverged_at[r0:r1], settle_tol,
+                       check_every, settled_at[r0:r1])
 
 
 @njit(cache=True)

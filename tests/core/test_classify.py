@@ -92,6 +92,17 @@ def test_random_tanh_rnn(gain, label):
         assert np.all(a.evidence.section_kind[0] == "other")
 
 
+def test_settled_runs_stop_early_in_the_batched_kernel():
+    model = random_rnn(100, 0.5, seed=4, n_input=1)
+    x = [[0.3], [-0.2]]
+    a = ak.classify_attractors(model, x, n_init=3, n_transient=2000, rng=0)
+    assert (a.label == "fixed_point").all()
+    assert (a.steps < 500).all() and (a.steps % 50 == 0).all()  # checked every 50 steps
+    ref = ak.simulate(model, a.final_states[0], x, 50)  # the settled states are fixed points
+    for c in range(2):
+        np.testing.assert_allclose(ref.states[c, :, -1], a.final_states[c], atol=1e-8)
+
+
 def test_unstable_linear_map_diverges_and_logistic_route():
     a = ak.classify_attractors(DiagonalLinear([1.2, 0.5]), None, n_init=3, rng=0)
     assert a.label.tolist() == [["divergent"] * 3]
