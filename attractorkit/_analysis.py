@@ -38,7 +38,8 @@ DEFAULTS = {
     "n_init": 8,            # initial states per input condition (census, Lyapunov)
     "n_steps": 1000,        # recorded steps per initial state (census, Lyapunov)...
     "n_transient": 1000,    # ...after this many transient steps
-    "n_fixed_point_init": 64,   # seeds per condition for the fixed-point search
+    "n_fixed_point_init": 32,   # seeds per condition for the fixed-point search
+    "n_lyapunov_steps": 500,    # steps of the Lyapunov pass after the census
     "n_exponents": 3,       # leading Lyapunov exponents
     "cycle_periods": (2,),  # periods searched in maps (flows: none)
     "n_showcase": 8,        # trajectories kept (in PCA coordinates) for the plots...
@@ -47,17 +48,20 @@ DEFAULTS = {
     "n_components": 3,
 }
 
-_STAGES = ("fixed points", "cycles", "census", "lyapunov", "state space", "selectivity",
+# the census runs first: the Lyapunov pass continues its runs and the cycle search starts
+# where they ended
+_STAGES = ("census", "lyapunov", "fixed points", "cycles", "state space", "selectivity",
            "connectivity")
 
 
 def analyze(model, inputs, *, initial_states=None, activity=None, variables=None,
             fixed_points=True, cycles=None, census=True, lyapunov=True, information=None,
             state_space=True, n_init=None, n_steps=None, n_transient=None,
-            n_fixed_point_init=None, n_exponents=None, grid_shape=None, axis_names=None,
-            axes=None, model_options=None, fixed_point_options=None, cycle_options=None,
-            census_options=None, lyapunov_options=None, selectivity_options=None,
-            connectivity_options=None, rng=None, progress=False) -> Analysis:
+            n_fixed_point_init=None, n_exponents=None, n_lyapunov_steps=None, grid_shape=None,
+            axis_names=None, axes=None, model_options=None, fixed_point_options=None,
+            cycle_options=None, census_options=None, lyapunov_options=None,
+            selectivity_options=None, connectivity_options=None, rng=None,
+            progress=False) -> Analysis:
     """Run the dynamical-systems (and, with recordings, information) analyses of a model.
 
     Parameters
@@ -87,9 +91,11 @@ def analyze(model, inputs, *, initial_states=None, activity=None, variables=None
     information : None or bool
         Run the selectivity and functional-connectivity analyses. None means "when
         ``activity`` and ``variables`` are given".
-    n_init, n_steps, n_transient, n_fixed_point_init, n_exponents : int, optional
-        Sizes of the work; see :data:`DEFAULTS`. ``n_steps`` are recorded after
-        ``n_transient`` transient steps.
+    n_init, n_steps, n_transient, n_fixed_point_init, n_exponents, n_lyapunov_steps : int
+        Sizes of the work; see :data:`DEFAULTS`. The census records ``n_steps`` after
+        ``n_transient`` transient steps; the Lyapunov pass then continues each run for
+        ``n_lyapunov_steps`` (from the initial states after ``n_transient`` steps when the
+        census is off); the cycle search starts from where the census runs ended.
     grid_shape : tuple of int, optional
         Shape of the input grid when ``inputs`` is given flat; ``prod(grid_shape)`` must be
         ``n_conditions``.
@@ -134,7 +140,8 @@ selectivity_options, connectivity_options : dict, optional
     X, grid_shape, axis_names = _as_inputs(inputs, model.n_input, grid_shape, axis_names)
     axes = _grid_axes(X, grid_shape, axes)
     rng = as_rng(rng)
-    sizes = _sizes(n_init, n_steps, n_transient, n_fixed_point_init, n_exponents)
+    sizes = _sizes(n_init, n_steps, n_transient, n_fixed_point_init, n_exponents,
+                   n_lyapunov_steps)
     init = _initial_states(initial_states, model, X.shape[0])
     periods = _periods(cycles, model.time)
     run_info = _information_requested(information, activity, variables)
@@ -244,9 +251,9 @@ def _as_inputs(inputs, n_input, grid_shape, axis_names):
     return np.ascontiguousarray(arr), tuple(int(s) for s in shape), names
 
 
-def _sizes(n_init, n_steps, n_transient, n_fp, n_exp):
+def _sizes(n_init, n_steps, n_transient, n_fp, n_exp, n_lyap):
     given = {"n_init": n_init, "n_steps": n_steps, "n_transient": n_transient,
-             "n_fixed_point_init": n_fp, "n_exponents": n_exp}
+             "n_fixed_point_init": n_fp, "n_exponents": n_exp, "n_lyapunov_steps": n_lyap}
     sizes = {k: int(DEFAULTS[k]) for k in given}
     for k, v in given.items():
         if v is not None:

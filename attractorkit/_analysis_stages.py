@@ -66,13 +66,29 @@ def _fixed_points(ctx, out, periods, options):
                                  "progress": ctx.progress})
 
 
+def _census_final_states(out):
+    census = out.get("census")
+    if census is None:
+        return None
+    # divergent runs have no meaningful final state: then start over from the initial states
+    if np.any(census.attractors.label == "divergent"):
+        return None
+    final = np.asarray(census.attractors.final_states, dtype=float)
+    return final if np.all(np.isfinite(final)) else None
+
+
 def _cycles(ctx, out, periods, options):
+    """Period-p orbits, seeded from where the census runs ended (one seed per run) when the
+    census ran, else from states sampled on trajectories."""
+    final = _census_final_states(out)
+    if final is not None:
+        seeds, n_seeds = final, final.shape[1]
+    else:
+        seeds = ctx.init if ctx.init_given else None
+        n_seeds = ctx.sizes["n_fixed_point_init"]
     return tuple(call_with_options(_api("find_cycles"), ctx.model, ctx.X, options=options,
-                                   defaults={
-                                       "period": p,
-                                       "initial_states": ctx.init if ctx.init_given else None,
-                                       "n_init": ctx.sizes["n_fixed_point_init"],
-                                       "rng": _seed(ctx)})
+                                   defaults={"period": p, "initial_states": seeds,
+                                             "n_init": n_seeds, "rng": _seed(ctx)})
                  for p in periods)
 
 
@@ -87,11 +103,15 @@ def _census(ctx, out, periods, options):
 
 
 def _lyapunov(ctx, out, periods, options):
+    """Exponents of the census's runs, continued from where the census stopped (its transient
+    is not run twice); without a census, of runs from the initial states."""
     s = ctx.sizes
-    return call_with_options(_api("lyapunov_spectrum"), ctx.model, ctx.init, ctx.X,
+    final = _census_final_states(out)
+    start, transient = (ctx.init, s["n_transient"]) if final is None else (final, 0)
+    return call_with_options(_api("lyapunov_spectrum"), ctx.model, start, ctx.X,
                              options=options, defaults={
                                  "n_exponents": min(s["n_exponents"], ctx.model.n_state),
-                                 "n_steps": s["n_steps"], "n_transient": s["n_transient"],
+                                 "n_steps": s["n_lyapunov_steps"], "n_transient": transient,
                                  "rng": _seed(ctx), "progress": ctx.progress})
 
 
