@@ -88,6 +88,9 @@ def _conditions(a) -> str:
     if len(a.grid_shape) > 1:
         grid = " x ".join(str(s) for s in a.grid_shape)
         return f"{n} ({grid} grid over {' x '.join(a.axis_names)})"
+    if a.axis_names and a.axis_names[0] != "condition":
+        lo, hi = a.axes[0][0], a.axes[0][-1]
+        return f"{n} constant inputs along {a.axis_names[0]} ({lo:g} to {hi:g})"
     return f"{n} constant inputs"
 
 

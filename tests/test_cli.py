@@ -169,5 +169,7 @@ def test_parse_inputs_grid_order():
     assert shape == (3, 2) and names == ("input 0", "input 2")
     assert grid.shape == (6, 3) and np.all(grid[:, 1] == 5)
     np.testing.assert_allclose(grid[:2], [[0, 5, -1], [0, 5, 1]])
+    line, shape, names = cli.parse_inputs("0,-1:1:3", 2)
+    assert shape == (3,) and names == ("input 1",)
     single, shape, _ = cli.parse_inputs("0.5,1", 2)
     assert shape is None and single.tolist() == [0.5, 1.0]

@@ -248,6 +248,16 @@ def test_same_seed_same_result():
     assert ak.results_equal(dataclasses.replace(a, timings={}), dataclasses.replace(b, timings={}))
 
 
+def test_one_dimensional_grid_is_described_by_its_axis():
+    model = contracting_rnn(n=2, n_input=1)
+    r = ak.analyze(model, np.linspace(0, 1, 3)[:, None], grid_shape=(3,), axis_names=("drive",),
+                   fixed_points=False, cycles=False, lyapunov=False, state_space=False, rng=0,
+                   **SMALL)
+    assert "3 constant inputs along drive (0 to 1)" in r.summary()
+    np.testing.assert_allclose(r.axes[0], [0.0, 0.5, 1.0])
+    assert r.census.axis_names == ["drive"]
+
+
 def test_single_condition_figures_render_without_warnings(tmp_path):
     model = contracting_rnn(n=3, n_input=1)
     r = ak.analyze(model, [0.1], rng=0, **SMALL)
