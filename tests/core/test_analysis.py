@@ -265,3 +265,12 @@ def test_single_condition_figures_render_without_warnings(tmp_path):
     assert set(figs) == {"eigenvalues", "state_space", "poincare", "census", "lyapunov"}
     for fig in figs.values():
         fig.savefig(tmp_path / "f.png")
+
+
+def test_model_without_inputs_runs_every_stage():
+    model = adapters.VanillaRNN(0.5 * np.eye(2), activation="tanh")
+    r = ak.analyze(model, np.zeros(0), rng=0, **SMALL)
+    assert r.inputs.shape == (1, 0) and r.grid_shape == ()
+    assert np.all(r.attractors.label == "fixed_point")
+    np.testing.assert_allclose(r.lyapunov.exponents, np.log(0.5), atol=1e-3)
+    assert r.fixed_points.stable.sum() == 1
