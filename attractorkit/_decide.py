@@ -133,18 +133,22 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
     ev["corr_dim"][i] = F.correlation_dimension(X[:: max(1, X.shape[0] // 4000)])
 
 
-def polish(model, h, x, p, flow, n_iter=12):
+def polish(model, h, x, p, flow, n_iter=8):
     """Newton on F^p(h) - h (maps) or F(h) (flows) from h; returns (h*, residual, stable)."""
     n = h.size
     x2 = x[None, :]
     h = h.copy()[None, :]
     res = np.inf
     with np.errstate(all="ignore"):
-        for _ in range(n_iter):
+        for k in range(n_iter):
             g, M = _compose(model, h, x2, p, flow)
             new = float(np.max(np.abs(g)))
             if not np.isfinite(new) or new > 10 * res:
                 return h[0], np.inf, False
+            if k == 0:
+                first = new
+            elif k >= 3 and new > 0.5 * first:  # not converging quadratically: give up
+                return h[0], new, False
             res = new
             A = M if flow else M - np.eye(n)
             try:
@@ -180,7 +184,8 @@ def converging(model, X, x, flow, st: Settings):
     if flow:
         cands = [1]
     else:
-        e = F.last_returns(X, st.p_max)
+        # Newton on F^p costs p n^3 per iteration: candidate periods up to 30
+        e = F.last_returns(X, min(st.p_max, 30))
         order = np.argsort(e)[:2]
         cands = [int(j) + 1 for j in order if e[j] <= 0.2 * max(spread, 1e-300)]
         if 1 not in cands:

@@ -134,7 +134,7 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
     (``settled_at >= 0``, their later records repeat the fixed point); other paths run to the end.
     """
     B, n = H.shape
-    out = np.full((B, n_rec, n), np.nan)
+    out = np.empty((B, n_rec, n))  # every record is written, except after a divergence
     div = np.full(B, -1, dtype=np.int64)
     settled = np.full(B, -1, dtype=np.int64)
     cidx = np.ascontiguousarray(cidx, dtype=np.int64)
@@ -152,6 +152,9 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
     else:
         _numpy_rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, out, div,
                        flow, dt)
+    for b in np.flatnonzero(div >= 0):  # records at or after the divergence: NaN
+        k0 = max(0, -(-(int(div[b]) - n_transient) // stride) - 1)
+        out[b, k0:] = np.nan
     return out, div, settled
 
 

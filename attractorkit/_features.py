@@ -137,7 +137,7 @@ def rational_distance(rho, q_max=50) -> tuple[float, int, int]:
     return best
 
 
-def correlation_dimension(P, *, n_max=600, rng=None) -> float:
+def correlation_dimension(P, *, n_max=400, rng=None) -> float:
     """Grassberger-Procaccia slope of log C(r) vs log r between the 0.5% and 10% quantiles of
     the pairwise distances (points subsampled, coordinates reduced to <= 20 principal axes)."""
     if P.shape[0] < 30:
