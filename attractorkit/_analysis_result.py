@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from typing import Any
 
 import numpy as np
 
-from ._errors import MissingDependencyError, ResultFileError
+from ._errors import MissingDependencyError
 from ._results import Result
 
 __all__ = ["Analysis", "StateSpace", "showcase_conditions", "LABEL_ORDER"]
@@ -171,22 +170,6 @@ class Analysis(Result):
     settings: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
-
-    @classmethod
-    def load(cls, path) -> Analysis:
-        """Read an analysis written by :meth:`save`.
-
-        Raises
-        ------
-        ResultFileError
-            If the file is missing, truncated, corrupted, of another class or of a newer schema.
-        """
-        try:
-            return super().load(path)
-        except zlib.error as exc:  # a damaged deflate stream, not caught by Result.load
-            raise ResultFileError(
-                f"{path}: the result file is truncated or corrupted (zlib.error: {exc})"
-            ) from None
 
     # -- views ---------------------------------------------------------------------------------
     @property

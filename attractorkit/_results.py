@@ -25,6 +25,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -133,7 +134,9 @@ class Result:
                 obj = _decode(meta["root"], read)
         except ResultFileError:
             raise
-        except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError, TypeError) as exc:
+        except (
+            zipfile.BadZipFile, zlib.error, KeyError, ValueError, EOFError, OSError, TypeError,
+        ) as exc:
             raise ResultFileError(
                 f"{path}: the result file is truncated or corrupted ({type(exc).__name__}: {exc})"
             ) from None

@@ -146,3 +146,18 @@ def test_integer_states_are_refused_with_a_clear_message():
     model = adapters.VanillaRNN(np.eye(3) * 0.5)
     with pytest.raises(ValidationError, match=r"h: expected real .*integer dtype"):
         model.step(np.zeros((2, 3), dtype=int), np.zeros((2, 0)))
+
+
+def test_damaged_deflate_stream_is_a_result_file_error(tmp_path):
+    """Regression: a corrupted compressed member used to escape as a raw zlib.error."""
+    res = _Inner(values=np.linspace(0.0, 1.0, 4000), note="x")
+    path = res.save(tmp_path / "d")
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("values.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 10, start + min(info.compress_size, 400), 7):
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ResultFileError, match="truncated or corrupted"):
+        _Inner.load(path)
