@@ -61,3 +61,17 @@ def test_docs_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(block.replace("n_jobs=2", "n_jobs=1"), "docs/study.md", "exec"), {})
     assert (tmp_path / "tiny-study" / "report" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_quick_preset_within_budget(tmp_path):
+    """The acceptance run: the whole quick study in <= 15 min on 2 cores, rerun in seconds."""
+    cmd = [sys.executable, "-m", "attractorkit.reference_models.study_cli", "reproduce",
+           "--preset", "quick", "--out", str(tmp_path / "quick"), "--no-progress"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert time.perf_counter() - start < 15 * 60
+    assert (tmp_path / "quick" / "report" / "index.html").is_file()
+    start = time.perf_counter()
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    assert time.perf_counter() - start < 60 and "24 reused, 0 computed" in res.stderr
