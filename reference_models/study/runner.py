@@ -18,25 +18,24 @@ settings hash, versions, every file's size and sha256) and renames the directory
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from attractorkit._errors import MissingDependencyError, ValidationError
+from attractorkit._errors import ValidationError
 
 from .config import StudyConfig, stable_hash
+from .executors import execute, progress_bar
 
 __all__ = ["RunSpec", "SweepReport", "expand_runs", "run_hash", "run_sweep", "finished_runs",
            "check_run", "compute_run", "MANIFEST", "RUN_FORMAT"]
@@ -338,10 +337,10 @@ def run_sweep(config: StudyConfig, out_dir, *, n_jobs: int = 1, cluster=None, ra
             {"config": config.to_dict(), "config_hash": config.config_hash()}, indent=1))
         reused, todo, redone = _prepare(out_dir, config, specs)
         computed, failed = [], {}
-        bar = _progress_bar(len(todo), progress, config.name)
+        bar = progress_bar(len(todo), progress, config.name)
         cfg = config.to_dict()
         try:
-            for spec, outcome, error in _execute(todo, cfg, compute, n_jobs, cluster, ray):
+            for spec, outcome, error in execute(todo, cfg, compute, n_jobs, cluster, ray):
                 if error is None:
                     write_run(out_dir, config, spec, outcome["files"], outcome["seconds"],
                               outcome.get("cpu_seconds"))
@@ -356,111 +355,3 @@ def run_sweep(config: StudyConfig, out_dir, *, n_jobs: int = 1, cluster=None, ra
                 bar.close()
     return SweepReport(total=len(specs), computed=tuple(computed), reused=tuple(reused),
                        redone=redone, failed=failed, seconds=time.perf_counter() - start)
-
-
-def _progress_bar(total, progress, name):
-    if not progress or total == 0:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"{name}: runs", unit="run")
-
-
-def _format_error(exc: BaseException) -> str:
-    import traceback
-
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-
-
-def _execute(todo: list[RunSpec], cfg: dict, compute, n_jobs, cluster, ray) -> Iterable:
-    """Yield ``(spec, outcome, error)`` as runs finish, on the chosen executor."""
-    if not todo:
-        return
-    if cluster is not None:
-        yield from _execute_dask(todo, cfg, compute, cluster)
-    elif ray is not None:
-        yield from _execute_ray(todo, cfg, compute, ray)
-    elif n_jobs == 1:
-        for spec in todo:
-            try:
-                yield spec, compute(cfg, spec.to_dict()), None
-            except Exception as exc:  # noqa: BLE001 - a failed run is data for the report
-                yield spec, None, _format_error(exc)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(n_jobs, len(todo)), mp_context=ctx) as pool:
-            futures = {pool.submit(compute, cfg, s.to_dict()): s for s in todo}
-            try:
-                for fut in cf.as_completed(futures):
-                    exc = fut.exception()
-                    yield (futures[fut], None if exc else fut.result(),
-                           _format_error(exc) if exc else None)
-            finally:
-                for fut in futures:
-                    fut.cancel()
-
-
-def _dask_client(cluster):
-    try:
-        import distributed
-    except ImportError:
-        raise MissingDependencyError(
-            "cluster: running on a Dask cluster needs dask.distributed: "
-            "pip install 'attractorkit[dist]'") from None
-    if isinstance(cluster, distributed.Client):
-        return cluster, False
-    if not isinstance(cluster, str) or "://" not in cluster:
-        raise ValidationError(
-            f"cluster: expected 'dask://HOST:PORT', 'tcp://HOST:PORT' or a distributed.Client, "
-            f"received {cluster!r}")
-    scheme, rest = cluster.split("://", 1)
-    if scheme not in ("dask", "tcp", "tls", "inproc", "ucx", "ws", "wss"):
-        raise ValidationError(f"cluster: unknown scheme {scheme!r} in {cluster!r}; "
-                              "expected dask://HOST:PORT")
-    address = f"{'tcp' if scheme == 'dask' else scheme}://{rest}"
-    return distributed.Client(address, timeout="30s"), True
-
-
-def _execute_dask(todo, cfg, compute, cluster):
-    import distributed
-
-    client, owned = _dask_client(cluster)
-    try:
-        futures = {client.submit(compute, cfg, s.to_dict(), pure=False,
-                                 key=f"study-{s.run_id}-{uuid.uuid4().hex[:6]}"): s
-                   for s in todo}
-        try:
-            for fut in distributed.as_completed(futures):
-                spec = futures[fut]
-                if fut.status == "finished":
-                    yield spec, fut.result(), None
-                else:
-                    exc = fut.exception()
-                    yield spec, None, _format_error(exc) if exc else f"dask: {fut.status}"
-        finally:
-            for fut in futures:
-                fut.cancel()
-    finally:
-        if owned:
-            client.close()
-
-
-def _execute_ray(todo, cfg, compute, address):
-    try:
-        import ray as ray_mod
-    except ImportError:
-        raise MissingDependencyError(
-            "ray: running on a Ray cluster needs ray: pip install 'attractorkit[dist]'"
-        ) from None
-    if not ray_mod.is_initialized():
-        ray_mod.init(address=address)
-    remote = ray_mod.remote(compute)
-    pending = {remote.remote(cfg, s.to_dict()): s for s in todo}
-    while pending:
-        done, _ = ray_mod.wait(list(pending), num_returns=1)
-        ref = done[0]
-        spec = pending.pop(ref)
-        try:
-            yield spec, ray_mod.get(ref), None
-        except Exception as exc:  # noqa: BLE001 - a failed run is data for the report
-            yield spec, None, _format_error(exc)
