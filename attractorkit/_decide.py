@@ -32,7 +32,7 @@ class Settings:
     zero_abs: float = 1e-4
     ring_cv: float = 0.25         # closed curve: eigenmap radius spread below this
     shift_spread: float = 0.02    # closed curve: circular std of rank shifts below this
-    gap_ratio: float = 10.0       # closed curve: largest / median angular gap below this
+    gap_ratio: float = 30.0       # closed curve: largest / median angular gap below this
     q_max: int = 20               # rotation numbers within rational_tol of p/q, q <= q_max,
     rational_tol: float = 2e-5    # are treated as resonant (not quasi-periodic)
     line_fraction: float = 0.9    # line spectrum: share of power in the top 5% bins
