@@ -32,7 +32,6 @@ def best_of(fns, repeat=9, number=5):
 
 
 def main():
-    import torch
     from attractorkit.adapters import TorchModel, VanillaRNN
 
     rng = np.random.default_rng(0)
@@ -49,7 +48,10 @@ def main():
     print(f"step, batch {B}, N={N}: kernel {t_step * 1e3:.3f} ms, float64 matmul "
           f"{t_matmul * 1e3:.3f} ms -> ratio {t_step / t_matmul:.2f}x (target <= 1.5x)")
 
-    # 2. batched Jacobians
+    # 2. batched Jacobians (torch is imported only now: its OpenMP runtime, once loaded, slows
+    # the BLAS threads of part 1 on both sides alike, but not equally)
+    import torch
+
     B = 256
     H = rng.normal(size=(B, N))
     X = rng.normal(size=(B, M))

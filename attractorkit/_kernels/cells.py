@@ -220,18 +220,27 @@ def _vanilla_step_dense(flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
     n = Wh.shape[1]
     m = X.shape[1]
     np.dot(H, Wh[0].T, out)
+    # input term with the input index outermost, over a transposed copy of the (thin) input
+    # weights, so the inner loop is contiguous and vectorises: the naive order cost as much as
+    # the recurrent product itself at B=1024, N=250, m=7
+    UT = np.ascontiguousarray(Wx[0, :, :m].T)
+    bias = np.empty(n)
+    for i in range(n):
+        bias[i] = bh[0, i] + bx[0, i]
     for r in range(B):
         row = out[r]
+        for k in range(m):
+            xk = X[r, k]
+            for i in range(n):
+                row[i] += xk * UT[k, i]
         for i in range(n):
-            z = row[i] + bh[0, i] + bx[0, i]
-            for k in range(m):
-                z += X[r, k] * Wx[0, i, k]
-            row[i] = z
+            row[i] += bias[i]
         activate(act, row, row)
-        for i in range(n):
-            if flow:
+        if flow:
+            for i in range(n):
                 row[i] = alpha * (row[i] - H[r, i])
-            else:
+        else:
+            for i in range(n):
                 row[i] = (1.0 - alpha) * H[r, i] + alpha * row[i]
 
 
