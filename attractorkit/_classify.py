@@ -310,6 +310,7 @@ class _Run:
             pending = self._lyapunov_pass(np.array(pending), X, H, cidx, r,
                                           last=rnd == self.max_extensions)
         r.final[:] = H
+        r.final[r.label == D.DIVERGENT] = np.nan  # a stopped run has no final state
         r.match(c, i, self.st)
         return r
 

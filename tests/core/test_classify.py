@@ -107,6 +107,7 @@ def test_unstable_linear_map_diverges_and_logistic_route():
     a = ak.classify_attractors(DiagonalLinear([1.2, 0.5]), None, n_init=3, rng=0)
     assert a.label.tolist() == [["divergent"] * 3]
     assert a.attractor_id.tolist() == [[-1] * 3]
+    assert np.isnan(a.final_states).all()  # regression: stopped runs used to report zeros
     lg = ak.classify_attractors(Logistic(), [[2.8], [3.2], [3.5], [3.83], [4.0]],
                                 initial_states=[[0.3], [0.6]], n_steps=1000, rng=0)
     assert lg.label[:, 0].tolist() == ["fixed_point", "periodic", "periodic", "periodic",
