@@ -108,10 +108,9 @@ class Census(Result):
             raise ValidationError(f"plot: needs a 1-D or 2-D grid, this one is {self.grid_shape}")
         ext = None
         if len(self.axes) == 2:
-            a0, a1 = self.axes
-            ext = [a1[0], a1[-1], a0[0], a0[-1]]
+            ext = [*_cell_edges(self.axes[1]), *_cell_edges(self.axes[0])]
         elif len(self.axes) == 1:
-            ext = [self.axes[0][0], self.axes[0][-1], 0, 1]
+            ext = [*_cell_edges(self.axes[0]), 0, 1]
         im = ax.imshow(Z, origin="lower", aspect="auto", extent=ext, interpolation="nearest",
                        **kw)
         cb = ax.figure.colorbar(im, ax=ax)
@@ -125,6 +124,14 @@ class Census(Result):
         if len(names) == 2:
             ax.set_ylabel(names[0])
         return ax
+
+
+def _cell_edges(values) -> tuple[float, float]:
+    """Outer edges of a heatmap whose cells are centred on ``values`` (a size-1 axis gets a
+    unit-wide cell, so the extent is never singular)."""
+    a = np.asarray(values, dtype=float)
+    half = 0.5 if a.size < 2 or a[-1] == a[0] else 0.5 * (a[-1] - a[0]) / (a.size - 1)
+    return float(a[0] - half), float(a[-1] + half)
 
 
 def attractor_census(model, input_grid, *, initial_states=None, grid_shape=None, axes=None,

@@ -70,3 +70,15 @@ def test_bad_input():
         ak.attractor_census(Logistic(), np.ones((4, 1)), axes=[np.arange(3)])
     with pytest.raises(ak.ValidationError, match="inputs"):
         ak.attractor_census(Logistic(), np.ones((4, 2)))
+
+
+def test_plot_of_a_single_condition_has_a_finite_extent():
+    """Regression: a size-1 grid axis gave matplotlib a singular extent (a warning, an error
+    under this suite's filterwarnings)."""
+    import matplotlib.pyplot as plt
+
+    c = ak.attractor_census(Logistic(), [[2.8]], initial_states=[[0.3], [0.6]], n_steps=300)
+    ax = c.plot()
+    x0, x1 = ax.get_xlim()
+    assert x1 - x0 == pytest.approx(1.0)
+    plt.close(ax.figure)
