@@ -10,9 +10,8 @@ from attractorkit._errors import FiniteDifferenceWarning, ModelTypeError, Valida
 from attractorkit._validation import (
     as_input_batch,
     as_state_batch,
-    check_choice,
     check_int,
-    check_positive,
+    check_time_and_dt,
 )
 
 __all__ = ["CallableModel"]
@@ -67,14 +66,7 @@ class CallableModel:
             raise ModelTypeError("step: expected a callable step(h, x), received None")
         self.n_state = check_int("n_state", n_state, minimum=1)
         self.n_input = check_int("n_input", n_input, minimum=0)
-        self.time = check_choice("time", time, ("discrete", "continuous"))
-        if time == "continuous":
-            if dt is None:
-                raise ValidationError("dt: a flow (time='continuous') needs an integration step")
-            dt = check_positive("dt", dt)
-        elif dt is not None:
-            raise ValidationError(f"dt: maps take no integration step, received dt={dt!r}")
-        self.dt = dt
+        self.time, self.dt = check_time_and_dt(time, dt)
         self.kernel = None
         self.vectorized = bool(vectorized)
         self._step, self._jac, self._ijac = step, jacobian, input_jacobian

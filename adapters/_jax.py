@@ -20,9 +20,8 @@ from attractorkit._errors import MissingDependencyError, ModelTypeError, Validat
 from attractorkit._validation import (
     as_input_batch,
     as_state_batch,
-    check_choice,
     check_int,
-    check_positive,
+    check_time_and_dt,
 )
 
 __all__ = ["JaxModel", "import_jax", "is_jax_function"]
@@ -90,14 +89,7 @@ class JaxModel:
             )
         self.n_state = check_int("n_state", n_state, minimum=1)
         self.n_input = check_int("n_input", n_input, minimum=0)
-        self.time = check_choice("time", time, ("discrete", "continuous"))
-        if time == "continuous":
-            if dt is None:
-                raise ValidationError("dt: a flow (time='continuous') needs an integration step")
-            dt = check_positive("dt", dt)
-        elif dt is not None:
-            raise ValidationError(f"dt: maps take no integration step, received dt={dt!r}")
-        self.dt = dt
+        self.time, self.dt = check_time_and_dt(time, dt)
         self.kernel = None
         self._jax = jax
         self.step_fn = step_fn

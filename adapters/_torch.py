@@ -19,7 +19,13 @@ import numpy as np
 from attractorkit._errors import MissingDependencyError, ModelTypeError, ValidationError
 from attractorkit._kernels import cells as _cells
 from attractorkit._model import KernelSpec
-from attractorkit._validation import as_input_batch, as_state_batch, check_choice, check_int
+from attractorkit._validation import (
+    as_input_batch,
+    as_state_batch,
+    check_choice,
+    check_int,
+    check_time_and_dt,
+)
 
 from ._layers import flatten_state, layered_spec, unflatten_state
 
@@ -176,16 +182,7 @@ class TorchModel:
                 f"module: cannot build a TorchModel from {type(module).__name__}; supported: "
                 f"{SUPPORTED}"
             )
-        self.time = time
-        if time == "continuous":
-            if dt is None:
-                raise ValidationError("dt: a flow (time='continuous') needs an integration step")
-            dt = float(dt)
-            if not np.isfinite(dt) or dt <= 0:
-                raise ValidationError(f"dt: expected a finite number > 0, received {dt!r}")
-        elif dt is not None:
-            raise ValidationError(f"dt: maps take no integration step, received dt={dt!r}")
-        self.dt = dt
+        self.time, self.dt = check_time_and_dt(time, dt)
         self.module_type = type(module).__name__
 
     def _init_standard(self, module, spec, n_state, n_input):

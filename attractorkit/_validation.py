@@ -20,6 +20,7 @@ __all__ = [
     "check_int",
     "check_choice",
     "as_rng",
+    "check_time_and_dt",
 ]
 
 
@@ -176,3 +177,15 @@ def as_rng(rng) -> np.random.Generator:
     raise ValidationError(
         f"rng: expected None, an int seed or a numpy Generator, received {_describe(rng)}"
     )
+
+
+def check_time_and_dt(time, dt) -> tuple[str, float | None]:
+    """``time`` in {"discrete", "continuous"}; a flow needs a positive ``dt``, a map takes none."""
+    check_choice("time", time, ("discrete", "continuous"))
+    if time == "continuous":
+        if dt is None:
+            raise ValidationError("dt: a flow (time='continuous') needs an integration step")
+        return time, check_positive("dt", dt)
+    if dt is not None:
+        raise ValidationError(f"dt: maps take no integration step, received dt={dt!r}")
+    return time, None
