@@ -10,13 +10,12 @@ import base64
 import datetime as _dt
 import html
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ._analysis_result import LABEL_ORDER, attractor_labels
+from ._results import atomic_path
 
 __all__ = ["write_report", "render_html", "summary_rows"]
 
@@ -184,15 +183,8 @@ def write_report(a, path, *, title=None) -> Path:
         path = path.with_name(path.name + ".html")
     path.parent.mkdir(parents=True, exist_ok=True)
     text = render_html(a, title=title)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".html", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 

@@ -19,6 +19,7 @@ For implementers::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -33,7 +34,7 @@ import numpy as np
 
 from ._errors import ResultFileError, ValidationError
 
-__all__ = ["Result", "SCHEMA_VERSION", "results_equal"]
+__all__ = ["Result", "SCHEMA_VERSION", "results_equal", "atomic_path"]
 
 SCHEMA_VERSION = 1
 _FORMAT = "attractorkit-result"
@@ -83,19 +84,12 @@ class Result:
             "schema_version": self.schema_version,
             "root": _encode(self, "", arrays),
         }
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("meta.json", json.dumps(meta, indent=1, allow_nan=True))
-                for key, arr in arrays.items():
-                    buf = io.BytesIO()
-                    np.lib.format.write_array(buf, arr, allow_pickle=False)
-                    zf.writestr(key + ".npy", buf.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", json.dumps(meta, indent=1, allow_nan=True))
+            for key, arr in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, arr, allow_pickle=False)
+                zf.writestr(key + ".npy", buf.getvalue())
         return path
 
     @classmethod
@@ -146,6 +140,28 @@ class Result:
                 f"load it with {type(obj).__name__}.load"
             )
         return obj
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, mode: int = 0o644):
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
+
+    A crash or an exception never leaves a half-written file under the final name (the
+    temporary file is removed). The file gets permissions ``mode`` (mkstemp's 0600 would hide
+    results and reports from the other users of a shared machine).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 # -- encoding --------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ readout, or the RL actor) and, for RL, a linear critic, both reading the same hi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import torch
 from torch import nn
 
 from attractorkit._errors import ResultFileError, ValidationError
+from attractorkit._results import atomic_path
 from attractorkit._validation import check_int, check_positive
 
 __all__ = ["ReLURNN", "READOUT_SCALE", "save_network", "load_network"]
@@ -116,15 +115,8 @@ class ReLURNN(nn.Module):
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def _paths(path) -> tuple[Path, Path]:

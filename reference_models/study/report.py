@@ -11,11 +11,11 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from attractorkit._results import atomic_path
 
 from .aggregate import cell_summaries, collect_table, evaluate_claims
 from .config import StudyConfig
@@ -28,17 +28,8 @@ VERDICT_COLORS = {"reproduced": "#d5f5e3", "not reproduced": "#fadbd8",
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def load_maps(out_dir) -> list[dict]:

@@ -161,3 +161,18 @@ def test_damaged_deflate_stream_is_a_result_file_error(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(ResultFileError, match="truncated or corrupted"):
         _Inner.load(path)
+
+
+def test_atomic_path_leaves_nothing_half_written(tmp_path):
+    from attractorkit._results import atomic_path
+
+    target = tmp_path / "sub" / "file.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("crash mid-write")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    with atomic_path(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole" and list(target.parent.iterdir()) == [target]
+    assert target.stat().st_mode & 0o777 == 0o644
