@@ -366,8 +366,10 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
     polish : bool, default False
         ``method="q"`` only: finish each point with Newton.
     explore : bool, default True
-        Exact ReLU path only: also solve the regions of midpoints between pairs of exact
-        fixed points (two rounds; finds saddles between attractors that no seed visited).
+        Also solve from midpoints between pairs of found points of the same condition (two
+        rounds; finds saddles between attractors that no seed visited). ReLU cells: the
+        midpoints' activation regions are solved exactly; other models (``method="newton"``
+        or ``polish=True``): Newton from the midpoints of converged points.
     n_steps, init_scale : simulation of seeds when ``initial_states`` is None.
     max_norm : float, default 1e6
         A solve whose ``max|h|`` exceeds this is counted as diverged.
@@ -463,6 +465,12 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
         iters = np.concatenate([iters, np.zeros(len(E), np.int64)])
         status = np.concatenate([status, np.full(len(E), _nk.CONVERGED)])
         exact_flag = np.concatenate([exact_flag, np.ones(len(E), bool)])
+    elif explore and (method == "newton" or polish):
+        E, ce, ie = _explore_newton(model, X, H, cond, status, tol, max_norm, rng)
+        H, cond = np.concatenate([H, E]), np.concatenate([cond, ce])
+        iters = np.concatenate([iters, ie])
+        status = np.concatenate([status, np.full(len(E), _nk.CONVERGED)])
+        exact_flag = np.concatenate([exact_flag, np.zeros(len(E), bool)])
     return _build(model, X, H, cond, exact=exact_flag, iters=iters, tol=tol,
                   method=method, tol_unique=tol_unique, dedup=deduplicate, delta=delta,
                   n_modes=n_modes, status=status, n_diverged=int(diverged.sum()),
@@ -509,6 +517,62 @@ def _explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096):
     if not out_h:
         return np.zeros((0, P.shape[1])), np.zeros(0, np.int64)
     return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)
+
+
+def _explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
+                    max_pairs=4096):
+    """Newton from the midpoints between pairs of converged points of the same condition
+    (smooth cells: a saddle between two attractors lies near their midpoint, a higher saddle
+    near the midpoint of two saddles); new converged points feed the next round.
+
+    Returns the new points, their conditions and iteration counts.
+    """
+    n = H.shape[1]
+    ok = status == _nk.CONVERGED
+    known = []
+    for k in range(X.shape[0]):
+        Kp = H[ok & (cond == k)]
+        if len(Kp):
+            z = np.zeros(len(Kp), np.int64)
+            Kp = Kp[deduplicate(Kp, z, z.astype(bool), ~z.astype(bool), z.astype(float),
+                                1e-6)[0]]
+        known.append(Kp)
+    out_h, out_c, out_i = [], [], []
+    for _ in range(rounds):
+        new_any = False
+        for k, Kp in enumerate(known):
+            i, j = np.triu_indices(len(Kp), 1)
+            if i.size == 0:
+                continue
+            if i.size > max_pairs:
+                pick = rng.choice(i.size, max_pairs, replace=False)
+                i, j = i[pick], j[pick]
+            M = np.ascontiguousarray(0.5 * (Kp[i] + Kp[j]))
+            Xb = np.ascontiguousarray(np.broadcast_to(X[k], (len(M), X.shape[1])))
+            E, _, _, it, st = solve_points(model, M, Xb, tol=tol, max_norm=max_norm)
+            good = (st == _nk.CONVERGED) & np.all(np.isfinite(E), axis=1)
+            E, it = E[good], it[good]
+            if len(E) == 0:
+                continue
+            z = np.zeros(len(E), np.int64)
+            reps = deduplicate(E, z, z.astype(bool), ~z.astype(bool), z.astype(float), 1e-6)[0]
+            E, it = E[reps], it[reps]
+            if len(Kp):
+                r = 1e-6 * max(1.0, float(np.abs(Kp).max()))
+                d = np.max(np.abs(E[:, None] - Kp[None]), axis=2).min(1)
+                E, it = E[d > r], it[d > r]
+            if len(E):
+                new_any = True
+                known[k] = np.concatenate([Kp, E])
+                out_h.append(E)
+                out_c.append(np.full(len(E), k))
+                out_i.append(it)
+        if not new_any:
+            break
+    if not out_h:
+        return np.zeros((0, n)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return (np.concatenate(out_h), np.concatenate(out_c).astype(np.int64),
+            np.concatenate(out_i).astype(np.int64))
 
 
 def _solve_condition(model, X, k, seeds, method, tol, tol_q, max_iter, lr, polish, max_norm):

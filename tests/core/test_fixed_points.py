@@ -396,9 +396,12 @@ def test_three_bit_flipflop_trained_with_torch():
             loss.backward()
             opt.step()
         assert float(loss.detach()) < 0.01
-        u, _ = _flipflop_batch(64, 50, rng)
+        u, y = _flipflop_batch(64, 50, rng)
         with torch.no_grad():
-            states = rnn(torch.tensor(u, dtype=torch.float32))[0].double().numpy()
+            o = rnn(torch.tensor(u, dtype=torch.float32))[0]
+            accuracy = float(np.mean(np.sign(out(o).double().numpy()) == y))
+            states = o.double().numpy()
+        assert accuracy > 0.99                                   # well trained
     finally:
         torch.set_num_threads(n_threads)
     p = {k: v.detach().double().numpy() for k, v in rnn.named_parameters()}
@@ -411,8 +414,13 @@ def test_three_bit_flipflop_trained_with_torch():
     readout = np.sign(c.points[c.stable] @ out.weight.detach().double().numpy().T
                       + out.bias.detach().double().numpy())
     assert len({tuple(r) for r in readout}) == 8             # the 8 corners of the cube
-    assert np.sum(c.label == "saddle") >= 8                  # saddles between the memories
     assert np.all(c.unstable_dim[~c.stable] >= 1)
+    # the cube: 8 corners, 12 edge saddles (1 unstable direction), 6 face saddles (2) and
+    # the centre (3); edges, faces and centre lie between the memories, where few trajectory
+    # states pass: most are found from midpoints between found points (explore=True)
+    assert len(c) == 27
+    assert np.bincount(c.unstable_dim, minlength=4).tolist() == [8, 12, 6, 1]
+    assert np.all(c.label[c.unstable_dim > 0] == "saddle")
 
 
 # -- properties ------------------------------------------------------------------------------------
