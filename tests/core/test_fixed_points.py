@@ -380,6 +380,23 @@ def _flipflop_batch(B, T, rng, p=0.04):
     return u, y
 
 
+def test_explore_finds_smooth_saddles_between_seeded_attractors():
+    m = VanillaRNN(2.0 * np.eye(2), activation="tanh")    # two bistable units: 3 x 3 points
+    corners = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]]) * 0.95
+    seeds = corners + np.random.default_rng(0).normal(0, 0.05, (40, 4, 2))
+    kw = dict(initial_states=seeds.reshape(-1, 2), n_init=64, rng=0)
+    assert len(ak.find_fixed_points(m, explore=False, **kw)) == 4     # only the attractors
+    fp = ak.find_fixed_points(m, **kw)
+    s = np.tanh(2 * 0.95)
+    for _ in range(20):                              # the root of h = tanh(2h) near 0.95
+        s -= (s - np.tanh(2 * s)) / (1 - 2 * (1 - np.tanh(2 * s) ** 2))
+    truth = np.array([[a, b] for a in (-s, 0.0, s) for b in (-s, 0.0, s)])
+    assert len(fp) == 9 and np.all(fp.converged)
+    D = np.max(np.abs(fp.points[:, None] - truth[None]), axis=2)
+    assert np.all(D.min(1) < 1e-10) and np.all(D.min(0) < 1e-10)
+    assert np.bincount(fp.unstable_dim).tolist() == [4, 4, 1]
+
+
 def test_three_bit_flipflop_trained_with_torch():
     torch = pytest.importorskip("torch")
     n_threads = torch.get_num_threads()
