@@ -464,3 +464,20 @@ def test_property_found_points_are_true_fixed_points():
         assert np.all(np.abs(G) <= 1e-9 * np.maximum(1, np.abs(conv)))
 
     check()
+
+
+def test_deduplicate_links_chains_across_grid_cells():
+    """The grid-cell pre-pass must not change single linkage: a chain of points 0.6 tol apart
+    crosses many cells and is still one cluster; two far groups stay apart; conditions never
+    merge."""
+    from attractorkit._fixed_points import deduplicate
+
+    tol = 1e-3
+    chain = np.zeros((50, 30))
+    chain[:, 0] = 0.6 * tol * np.arange(50)
+    far = chain[:5] + 10.0
+    pts = np.concatenate([chain, far, chain[:3]])
+    cond = np.r_[np.zeros(55, int), np.ones(3, int)]
+    n = len(pts)
+    reps, counts = deduplicate(pts, cond, np.zeros(n, bool), np.ones(n, bool), np.zeros(n), tol)
+    assert sorted(counts.tolist()) == [3, 5, 50]
