@@ -213,24 +213,15 @@ def deduplicate(points, condition, exact, converged, q, tol):
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     r = tol * max(1.0, float(np.max(np.abs(points))))
-    # Pre-pass: points in the same grid cell of side r (and condition) are closer than r in the
-    # max norm, hence linked; collapsing them first leaves the KD-tree (which degrades towards
-    # O(n^2) in hundreds of dimensions) only the distinct cells, typically a handful.
-    cells = np.floor(points / r).astype(np.int64)
-    _, first, cell_of = np.unique(np.column_stack([condition, cells]), axis=0,
-                                  return_index=True, return_inverse=True)
-    cell_of = cell_of.reshape(-1)
-    m = first.size
-    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    rows, cols = [], []
     for k in np.unique(condition):
-        idx = np.flatnonzero(condition[first] == k)
-        pairs = cKDTree(points[first[idx]]).query_pairs(r, p=np.inf, output_type="ndarray")
+        idx = np.flatnonzero(condition == k)
+        pairs = cKDTree(points[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
         rows.append(idx[pairs[:, 0]])
         cols.append(idx[pairs[:, 1]])
     rows, cols = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(m, m))
-    _, cell_lab = connected_components(graph, directed=False)
-    lab = cell_lab[cell_of]
+    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    _, lab = connected_components(graph, directed=False)
     order = np.lexsort((q, ~converged, ~exact))
     _, first = np.unique(lab[order], return_index=True)
     reps = order[first]

@@ -467,9 +467,9 @@ def test_property_found_points_are_true_fixed_points():
 
 
 def test_deduplicate_links_chains_across_grid_cells():
-    """The grid-cell pre-pass must not change single linkage: a chain of points 0.6 tol apart
-    crosses many cells and is still one cluster; two far groups stay apart; conditions never
-    merge."""
+    """Single linkage: a chain of points 0.6 tol apart is one cluster however long it is (a
+    grid-cell shortcut that linked only cell representatives once broke it); far groups stay
+    apart; conditions never merge."""
     from attractorkit._fixed_points import deduplicate
 
     tol = 1e-3
