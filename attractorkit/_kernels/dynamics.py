@@ -374,29 +374,12 @@ def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, st
 
 @njit(cache=True)
 def _orthonormalise_batch(S, B, m, R, alive):
-    """Gram-Schmidt (twice) on the tangent rows of S (layout of :func:`_vanilla_update`)."""
-    n = S.shape[1]
+    """Gram-Schmidt (twice) on the tangent rows of S (layout of :func:`_vanilla_update`): run b's
+    tangent vectors are the rows ``B * (1 + j) + b``, a strided view handed to
+    :func:`_orthonormalise` as the columns of an (n, m) matrix."""
     for b in range(B):
-        if not alive[b]:
-            continue
-        for j in range(m):
-            rj = B * (1 + j) + b
-            for _ in range(2):
-                for k in range(j):
-                    rk = B * (1 + k) + b
-                    s = 0.0
-                    for i in range(n):
-                        s += S[rk, i] * S[rj, i]
-                    for i in range(n):
-                        S[rj, i] -= s * S[rk, i]
-            s = 0.0
-            for i in range(n):
-                s += S[rj, i] * S[rj, i]
-            s = np.sqrt(s)
-            R[b, j] = s
-            if s > 0.0:
-                for i in range(n):
-                    S[rj, i] /= s
+        if alive[b]:
+            _orthonormalise(S[B + b:B * (1 + m):B].T, R[b])
 
 
 @njit(cache=True)
