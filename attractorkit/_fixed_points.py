@@ -8,6 +8,7 @@ and linear stability, returned as one :class:`FixedPoints`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import warnings
 
@@ -16,7 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ._errors import ConvergenceWarning, ValidationError
+from ._errors import AttractorKitError, ConvergenceWarning, ValidationError
 from ._fp_solve import (
     STATUS_NAMES,
     as_conditions,
@@ -26,10 +27,11 @@ from ._fp_solve import (
     solve_points,
 )
 from ._kernels import newton as _nk
+from ._relu_exact import RegionCache, relu_drives, relu_exact_points, relu_spec
 from ._relu_exact import consistent as _consistent
-from ._relu_exact import relu_drives, relu_exact_points, relu_spec
 from ._results import Result
 from ._stability import LABELS, Stability, stability_from_jacobians
+from ._threads import one_blas_thread
 from ._validation import as_rng, check_choice, check_int, check_positive
 
 __all__ = [
@@ -65,9 +67,10 @@ class FixedPoints(Result):
         "converged", "slow" (a local minimum of q above tolerance), "max_iter" or "diverged".
     iterations, n_seeds : ndarray of shape (n,), int
         Solver iterations of the representative; number of seeds merged into the point.
-    stability : Stability
+    stability : Stability or None
         Spectra, leading modes, input Jacobians and labels (also reachable as
-        ``.eigenvalues``, ``.stable``, ``.unstable_dim``, ``.label``).
+        ``.eigenvalues``, ``.stable``, ``.unstable_dim``, ``.label``); None when
+        ``find_fixed_points(..., stability=False)`` skipped it (see :meth:`with_stability`).
     time, method : str
     tol : float
     n_diverged : int
@@ -84,22 +87,41 @@ class FixedPoints(Result):
     status: np.ndarray
     iterations: np.ndarray
     n_seeds: np.ndarray
-    stability: Stability
+    stability: Stability | None
     time: str
     method: str
     tol: float
     n_diverged: int = 0
 
     # -- views ------------------------------------------------------------------------------
-    eigenvalues = property(lambda self: self.stability.eigenvalues,
+    eigenvalues = property(lambda self: self._stab().eigenvalues,
                            doc="(n, n_state) complex, leading first")
-    stable = property(lambda self: self.stability.stable, doc="(n,) bool")
-    unstable_dim = property(lambda self: self.stability.unstable_dim, doc="(n,) int")
-    label = property(lambda self: self.stability.label, doc="(n,) str, one of LABELS")
+    stable = property(lambda self: self._stab().stable, doc="(n,) bool")
+    unstable_dim = property(lambda self: self._stab().unstable_dim, doc="(n,) int")
+    label = property(lambda self: self._stab().label, doc="(n,) str, one of LABELS")
     slow = property(lambda self: self.status == "slow", doc="(n,) bool: slow points")
 
     def __len__(self) -> int:
         return self.points.shape[0]
+
+    def _stab(self) -> Stability:
+        if self.stability is None:
+            raise AttractorKitError(
+                "FixedPoints: linear stability was not computed (find_fixed_points(..., "
+                "stability=False)); use fp.with_stability(model) to add it")
+        return self.stability
+
+    def with_stability(self, model, *, delta: float = 1e-8, n_modes: int = 3) -> FixedPoints:
+        """The same points with their linear stability under ``model`` (the model they were
+        found for), e.g. after ``find_fixed_points(..., stability=False)``."""
+        check_model_arg(model)
+        if model.n_state != self.points.shape[1]:
+            raise ValidationError(f"model: expected n_state {self.points.shape[1]} (the "
+                                  f"points' dimension), received {model.n_state}")
+        stab = stability_at(model, self.points, self.condition, self.inputs,
+                            delta=check_positive("delta", delta),
+                            n_modes=check_int("n_modes", n_modes, minimum=0))
+        return dataclasses.replace(self, stability=stab)
 
     def take(self, index) -> FixedPoints:
         """Rows ``index`` (integer array or boolean mask) as a new FixedPoints."""
@@ -144,6 +166,10 @@ class FixedPoints(Result):
             sel = self.condition == k
             if not sel.any():
                 lines.append(f"  condition {k}: none")
+                continue
+            if self.stability is None:
+                lines.append(f"  condition {k}: {int(sel.sum())} point(s); stability not "
+                             "computed")
                 continue
             lab = self.label[sel & self.converged]
             parts = [f"{int(np.sum(lab == name))} {name}" for name in LABELS
@@ -213,9 +239,13 @@ def deduplicate(points, condition, exact, converged, q, tol):
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     r = tol * max(1.0, float(np.max(np.abs(points))))
-    rows, cols = [], []
-    for k in np.unique(condition):
-        idx = np.flatnonzero(condition == k)
+    # identical rows (e.g. seeds that reached the same exact solution) are one cluster
+    # already: link each to its first copy, and build the tree over distinct rows only
+    first = _first_copies(points, condition)
+    distinct = np.flatnonzero(first == np.arange(n))
+    rows, cols = [np.flatnonzero(first != np.arange(n))], [first[first != np.arange(n)]]
+    for k in np.unique(condition[distinct]):
+        idx = distinct[condition[distinct] == k]
         pairs = cKDTree(points[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
         rows.append(idx[pairs[:, 0]])
         cols.append(idx[pairs[:, 1]])
@@ -229,6 +259,17 @@ def deduplicate(points, condition, exact, converged, q, tol):
     keys = [points[reps, j] for j in range(points.shape[1] - 1, -1, -1)]
     o = np.lexsort(keys + [condition[reps]])
     return reps[o], counts[o]
+
+
+def _first_copies(points, condition):
+    """For each row, the index of the first row with the same condition and identical
+    coordinates (bitwise, with -0.0 == 0.0)."""
+    P = np.ascontiguousarray(points + 0.0)   # + 0.0 turns -0.0 into 0.0
+    keys = np.concatenate([np.asarray(condition, np.int64)[:, None].view(np.float64), P],
+                          axis=1)
+    row = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1] * 8))).ravel()
+    _, first, inverse = np.unique(row, return_index=True, return_inverse=True)
+    return first[inverse.ravel()]
 
 
 # -- exact fixed points of ReLU cells ------------------------------------------------------------
@@ -289,7 +330,7 @@ def _residuals(model, H, X, cond):
 
 
 def _build(model, X, H, cond, *, exact, iters, tol, method, tol_unique, dedup, delta,
-           n_modes, status=None, n_diverged=0, tol_q=None):
+           n_modes, status=None, n_diverged=0, tol_q=None, stability=True):
     """Residuals, convergence flags, de-duplication and stability -> FixedPoints."""
     q, resid = _residuals(model, H, X, cond)
     if tol_q is None:
@@ -306,7 +347,7 @@ def _build(model, X, H, cond, *, exact, iters, tol, method, tol_unique, dedup, d
         reps, n_seeds = deduplicate(H, cond, exact, converged, q, tol_unique)
         H, cond, q, resid, converged, exact, names, iters = (
             a[reps] for a in (H, cond, q, resid, converged, exact, names, iters))
-    stab = stability_at(model, H, cond, X, delta=delta, n_modes=n_modes)
+    stab = stability_at(model, H, cond, X, delta=delta, n_modes=n_modes) if stability else None
     return FixedPoints(
         points=H, condition=cond.astype(np.int64), inputs=X, q=q, residual=resid,
         converged=converged, exact=exact, status=names, iterations=iters.astype(np.int64),
@@ -315,12 +356,23 @@ def _build(model, X, H, cond, *, exact, iters, tol, method, tol_unique, dedup, d
     )
 
 
+def _one_blas_thread_inside(fn):
+    """Run ``fn`` with single-threaded BLAS: its kernels parallelise over points (``prange``)
+    and call LAPACK inside, where nested BLAS threads halve the speed on a small machine."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with one_blas_thread():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 # -- the one call ----------------------------------------------------------------------------------
+@_one_blas_thread_inside
 def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, noise=0.0,
                       method="newton", tol=1e-10, tol_q=1e-12, max_iter=None, exact="auto",
                       tol_unique=None, deduplicate=True, delta=1e-8, n_modes=3, lr=0.05,
                       polish=False, explore=True, n_steps=100, init_scale=1.0, max_norm=1e6,
-                      rng=None, progress=False) -> FixedPoints:
+                      stability=True, rng=None, progress=False) -> FixedPoints:
     """Find the fixed points (and slow points) of a map or a flow under constant inputs.
 
     Seeds are sampled from trajectories (the user's, or simulated under each input), then
@@ -373,6 +425,10 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
     n_steps, init_scale : simulation of seeds when ``initial_states`` is None.
     max_norm : float, default 1e6
         A solve whose ``max|h|`` exceeds this is counted as diverged.
+    stability : bool, default True
+        Linearise every point (eigen-decomposition of its Jacobian). False returns the points
+        alone, faster (``FixedPoints.stability`` is None; :meth:`FixedPoints.with_stability`
+        adds it later), like FixedPointFinder without ``do_decompose_jacobians``.
     rng : None, int or numpy Generator
     progress : bool, default False
         Show a progress bar over conditions.
@@ -435,8 +491,9 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
     H, iters = flat.copy(), np.zeros(cond.size, np.int64)
     status = np.full(cond.size, _nk.MAX_ITER)
     exact_flag = np.zeros(cond.size, bool)
+    regions = RegionCache()   # regions solved so far, shared by every exact step below
     if use_exact:   # SCYFI from every seed's region first: one solve per distinct region
-        E, _, hit = relu_exact_points(model, X, flat, cond)
+        E, _, hit = relu_exact_points(model, X, flat, cond, cache=regions)
         done = hit >= 0
         H[done], exact_flag[done], status[done] = E[hit[done]], True, _nk.CONVERGED
     todo = np.flatnonzero(~exact_flag)
@@ -456,11 +513,12 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
     H, cond, iters, status = H[keep], cond[keep], iters[keep], status[keep]
     exact_flag = exact_flag[keep]
     if use_exact and todo.size:   # polish what Newton reached into exact region solutions
-        E, _, hit = relu_exact_points(model, X, H, cond)
+        E, _, hit = relu_exact_points(model, X, H, cond, cache=regions)
         done = (hit >= 0) & ~exact_flag
         H[done], exact_flag[done], status[done] = E[hit[done]], True, _nk.CONVERGED
     if use_exact and explore:
-        E, ce = _explore_midpoints(model, X, H[exact_flag], cond[exact_flag], rng)
+        E, ce = _explore_midpoints(model, X, H[exact_flag], cond[exact_flag], rng,
+                                   cache=regions)
         H, cond = np.concatenate([H, E]), np.concatenate([cond, ce])
         iters = np.concatenate([iters, np.zeros(len(E), np.int64)])
         status = np.concatenate([status, np.full(len(E), _nk.CONVERGED)])
@@ -474,31 +532,39 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, no
     return _build(model, X, H, cond, exact=exact_flag, iters=iters, tol=tol,
                   method=method, tol_unique=tol_unique, dedup=deduplicate, delta=delta,
                   n_modes=n_modes, status=status, n_diverged=int(diverged.sum()),
-                  tol_q=tol_q if method == "q" and not polish else None)
+                  tol_q=tol_q if method == "q" and not polish else None,
+                  stability=bool(stability))
 
 
-def _explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096):
+def _explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096, cache=None):
     """Exact solutions from the regions of midpoints between pairs of exact fixed points of
     the same condition (saddles between attractors often switch on the union of their active
-    units); new points feed the next round."""
+    units); new points feed the next round, which tries only the pairs they form."""
     known = [P[cond == k] for k in range(X.shape[0])]
     known = [K[deduplicate(K, np.zeros(len(K), np.int64), np.ones(len(K), bool),
                            np.ones(len(K), bool), np.zeros(len(K)), 1e-9)[0]]
              if len(K) else K for K in known]
+    n_old = [0] * len(known)   # pairs among the first n_old points were tried already
     out_h, out_c = [], []
     for _ in range(rounds):
         mids, mc = [], []
         for k, K in enumerate(known):
             i, j = np.triu_indices(len(K), 1)
+            fresh = j >= n_old[k]
+            i, j = i[fresh], j[fresh]
             if i.size > max_pairs:
                 pick = rng.choice(i.size, max_pairs, replace=False)
                 i, j = i[pick], j[pick]
             mids.append(0.5 * (K[i] + K[j]))
             mc.append(np.full(i.size, k))
+            n_old[k] = len(K)
         M = np.concatenate(mids) if mids else np.zeros((0, P.shape[1]))
         if len(M) == 0:
             break
-        E, ce, _ = relu_exact_points(model, X, M, np.concatenate(mc).astype(np.int64))
+        E, ce, hit = relu_exact_points(model, X, M, np.concatenate(mc).astype(np.int64),
+                                       cache=cache)
+        reached = np.unique(hit[hit >= 0])
+        E, ce = E[reached], ce[reached]
         new_any = False
         for k in range(len(known)):
             Ek = E[ce == k]

@@ -13,7 +13,7 @@ import numpy as np
 from ._fp_solve import kernel_of
 from ._kernels import newton as _nk
 
-__all__ = ["relu_spec", "relu_drives", "consistent", "relu_exact_points"]
+__all__ = ["relu_spec", "relu_drives", "consistent", "relu_exact_points", "RegionCache"]
 
 
 def relu_spec(model):
@@ -38,16 +38,40 @@ def consistent(spec, C, H, cond, P):
     return np.all(np.where(P, Z >= -eps, Z <= eps), axis=1), Z > 0
 
 
-def relu_exact_points(model, X, H, cond, *, n_refine=10):
+class RegionCache:
+    """Regions already solved, shared by the calls of one search: key (condition, packed
+    pattern) -> (index of the exact point found there or -1, index of the next pattern or -1),
+    with the points found so far (indices stay valid across calls)."""
+
+    def __init__(self):
+        self.regions: dict[bytes, tuple[int, int]] = {}
+        self.found_h: list[np.ndarray] = []
+        self.found_c: list[int] = []
+        self.nexts: list[np.ndarray] = []
+
+    def __contains__(self, key):
+        return key in self.regions
+
+
+def region_keys(P, cond, rows):
+    """One hashable key per row: its condition and packed activation pattern."""
+    packed = np.packbits(P[rows], axis=1)
+    c = cond[rows].astype(np.int64)
+    return [c[j].tobytes() + packed[j].tobytes() for j in range(rows.size)]
+
+
+def relu_exact_points(model, X, H, cond, *, n_refine=10, cache=None):
     """Exact fixed points reached from the activation regions of the states ``H``.
 
     Each row's region is solved exactly (one linear solve per distinct (condition, region),
-    shared by all rows in it); a self-consistent solution is a fixed point; otherwise the
-    solution's own region is tried next, up to ``n_refine`` times (the SCYFI iteration).
+    shared by all rows in it, and by earlier calls given the same ``cache``); a
+    self-consistent solution is a fixed point; otherwise the solution's own region is tried
+    next, up to ``n_refine`` times (the SCYFI iteration).
 
     Returns
     -------
     points (n_found, n_state), condition (n_found,), reached (B,)
+        Every point found so far (with a shared ``cache``, by earlier calls too) and
         ``reached[i]``: index of the point row i's chain ended at, or -1 (the chain cycled,
         hit a singular region or ran out of rounds).
     """
@@ -58,13 +82,13 @@ def relu_exact_points(model, X, H, cond, *, n_refine=10):
     alive = np.all(np.isfinite(H), axis=1)
     P = np.zeros(H.shape, bool)
     P[alive] = (H[alive] @ W.T + C[cond[alive]]) > 0
-    cache: dict[bytes, tuple[int, int]] = {}   # key -> (found index or -1, next row or -1)
-    found_h, found_c, nexts = [], [], []
+    rc = RegionCache() if cache is None else cache
+    cache, found_h, found_c, nexts = rc.regions, rc.found_h, rc.found_c, rc.nexts
     for _ in range(n_refine + 1):
         rows = np.flatnonzero(alive)
         if rows.size == 0:
             break
-        keys = [cond[i].tobytes() + np.packbits(P[i]).tobytes() for i in rows]
+        keys = region_keys(P, cond, rows)
         new = {}
         for i, k in zip(rows, keys):
             if k not in cache and k not in new:

@@ -18,6 +18,7 @@ import scipy.linalg
 from ._errors import ValidationError
 from ._model import is_model
 from ._results import Result
+from ._threads import one_blas_thread
 from ._validation import as_float_array, check_int, check_positive
 
 __all__ = ["Stability", "linear_stability", "classify_spectra", "LABELS"]
@@ -183,21 +184,64 @@ def _map_chunks(fn, items):
         return [fn(i) for i in items]
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(
+    with one_blas_thread(), ThreadPoolExecutor(
             max_workers=min(len(items), os.cpu_count() or 1)) as pool:
         return list(pool.map(fn, items))
 
 
 def _eig(J):
-    """Batched ``np.linalg.eig``, parallel over points for large matrices."""
+    """Batched eigen-decomposition (eigenvalues, unit-norm right eigenvectors), parallel over
+    points for large matrices, deflating decoupled rows (:func:`_eig_deflated`)."""
     n, N = J.shape[0], J.shape[1]
-    if N < 48 or n < 2:
+    if N < 48:
         return np.linalg.eig(J)
-    parts = _map_chunks(lambda sl: np.linalg.eig(J[sl]),
-                        [slice(i, i + 4) for i in range(0, n, 4)])
+
+    def chunk(sl):
+        parts = [_eig_deflated(Ji) for Ji in J[sl]]
+        return np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts])
+
+    parts = _map_chunks(chunk, [slice(i, i + 4) for i in range(0, n, 4)])
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _eig_deflated(J):
+    """Eigen-decomposition of one matrix whose "decoupled" rows (no off-diagonal entry, as
+    the rows of inactive ReLU units) make it block upper-triangular after a permutation:
+    ``[[J_AA, J_AD], [0, diag(d)]]``. The spectrum is eig(J_AA) plus d; the eigenvectors are
+    ``[v; 0]`` for those of J_AA and ``[-(J_AA - d_j)^-1 J_AD e_j; e_j]`` for each d_j. Falls
+    back to ``np.linalg.eig`` of the whole matrix when fewer than an eighth of the rows are
+    decoupled or some d_j is (numerically) an eigenvalue of J_AA."""
+    N = J.shape[0]
+    d_all = np.diag(J)
+    dec = np.count_nonzero(J, axis=1) - (d_all != 0) == 0
+    n_dec = int(dec.sum())
+    if n_dec * 8 < N:
+        return np.linalg.eig(J)
+    act = np.flatnonzero(~dec)
+    cols = np.flatnonzero(dec)
+    d = d_all[cols]
+    if act.size:
+        JAA = J[np.ix_(act, act)]
+        wA, VA = np.linalg.eig(JAA)
+    else:
+        JAA, wA, VA = np.zeros((0, 0)), np.zeros(0, complex), np.zeros((0, 0), complex)
+    scale = max(1.0, float(np.max(np.abs(J))))
+    ev = np.concatenate([wA, d.astype(complex)])
+    V = np.zeros((N, N), complex)
+    V[act, :act.size] = VA
+    V[cols, act.size + np.arange(cols.size)] = 1.0
+    JAD = J[np.ix_(act, cols)]
+    for val in np.unique(d):
+        js = np.flatnonzero(d == val)
+        if not np.any(JAD[:, js]):
+            continue   # e_j itself is an eigenvector
+        if act.size and np.min(np.abs(wA - val)) <= 1e-8 * scale:
+            return np.linalg.eig(J)   # shared eigenvalue: possibly defective, no shortcut
+        X = np.linalg.solve(JAA - val * np.eye(act.size), -JAD[:, js])
+        V[np.ix_(act, act.size + js)] = X
+    tail = V[:, act.size:]
+    tail /= np.linalg.norm(tail, axis=0)
+    return ev, V
 
 
 def _left_modes(vr, lead):

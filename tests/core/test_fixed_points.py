@@ -481,3 +481,55 @@ def test_deduplicate_links_chains_across_grid_cells():
     n = len(pts)
     reps, counts = deduplicate(pts, cond, np.zeros(n, bool), np.ones(n, bool), np.zeros(n), tol)
     assert sorted(counts.tolist()) == [3, 5, 50]
+
+
+def test_deduplicate_identical_rows_counted_once_per_condition():
+    """Seeds that reach the same exact solution are bitwise copies: they merge (with their
+    count) before the KD-tree, -0.0 equals 0.0, and copies under different conditions stay
+    apart."""
+    from attractorkit._fixed_points import deduplicate
+
+    a, b = np.array([1.0, 0.0, 2.0]), np.array([1.0, -0.0, 2.0])
+    pts = np.array([a, b, a, a + 1.0, a])
+    cond = np.array([0, 0, 0, 0, 1])
+    n = len(pts)
+    reps, counts = deduplicate(pts, cond, np.zeros(n, bool), np.ones(n, bool), np.zeros(n), 1e-9)
+    assert sorted(zip(cond[reps].tolist(), counts.tolist())) == [(0, 1), (0, 3), (1, 1)]
+
+
+def test_planted_groups_all_found_and_exploration_needed():
+    """4 planted groups -> 2^4 - 1 = 15 fixed points (4 stable; saddles with 1, 2 and 3
+    unstable directions: 6, 4, 1). The seeds alone miss one; the midpoint rounds (the second
+    round tries only pairs with a new point) find it."""
+    m = grouped_relu(64, 4, seed=1, alpha=0.5)
+    x = np.array([0.2])
+    fn = ak.find_fixed_points(m, x, n_init=128, rng=0)
+    assert len(fn) == 15 and np.all(fn.exact)
+    assert np.bincount(fn.unstable_dim).tolist() == [4, 6, 4, 1]
+    assert len(ak.find_fixed_points(m, x, n_init=128, rng=0, explore=False)) < 15
+
+
+def test_stability_false_returns_points_only_and_with_stability_adds_it():
+    m = grouped_relu(64, 4, seed=1, alpha=0.5)
+    x = np.array([0.2])
+    full = ak.find_fixed_points(m, x, n_init=64, rng=0)
+    bare = ak.find_fixed_points(m, x, n_init=64, rng=0, stability=False)
+    assert bare.stability is None and np.array_equal(bare.points, full.points)
+    assert "stability not computed" in bare.summary()
+    with pytest.raises(ak.AttractorKitError, match="with_stability"):
+        _ = bare.stable
+    again = bare.with_stability(m)
+    assert np.array_equal(again.stable, full.stable)
+    assert np.allclose(again.eigenvalues, full.eigenvalues)
+    assert ak.results_equal(again.take([0, 1]), full.take([0, 1]))
+    assert len(bare.take([0])) == 1 and bare.take([0]).stability is None
+    with pytest.raises(ak.ValidationError, match="n_state"):
+        bare.with_stability(VanillaRNN(np.zeros((3, 3)), np.zeros((3, 1))))
+
+
+def test_stability_false_result_round_trips(tmp_path):
+    m = grouped_relu(32, 2, seed=0)
+    bare = ak.find_fixed_points(m, np.array([0.0]), n_init=16, rng=0, stability=False)
+    bare.save(tmp_path / "fp.zip")
+    back = ak.FixedPoints.load(tmp_path / "fp.zip")
+    assert back.stability is None and ak.results_equal(back, bare)

@@ -122,3 +122,68 @@ def test_save_load_roundtrip(tmp_path):
     s2 = ak.Stability.load(s.save(tmp_path / "s"))
     assert ak.results_equal(s, s2)
     assert "2 stable" in s.summary()
+
+
+def _check_eig(J, ev, V):
+    """ev equals the spectrum of J (as multisets) and V holds unit eigenvectors."""
+    ref = np.linalg.eigvals(J)
+    key = lambda z: np.lexsort((np.round(z.imag, 8), np.round(z.real, 8)))  # noqa: E731
+    assert np.allclose(np.sort_complex(ev)[key(np.sort_complex(ev))],
+                       np.sort_complex(ref)[key(np.sort_complex(ref))], atol=1e-9)
+    assert np.allclose(J @ V, V * ev[None, :], atol=1e-8)
+    assert np.allclose(np.linalg.norm(V, axis=0), 1.0)
+    assert np.linalg.matrix_rank(V) == J.shape[0]
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_deflated_eig_of_relu_jacobians(rng, alpha):
+    """Rows of inactive ReLU units have no off-diagonal entry (0 for alpha = 1, 1 - alpha for
+    a leaky map): the shortcut solves only the active block, and its eigenpairs match LAPACK's
+    on the whole matrix."""
+    from attractorkit._stability import _eig_deflated
+
+    n = 60
+    W = rng.normal(0, 1 / np.sqrt(n), (n, n))
+    active = rng.random(n) < 0.6
+    J = (1 - alpha) * np.eye(n) + alpha * (active[:, None] * W)
+    ev, V = _eig_deflated(J)
+    _check_eig(J, ev, V)
+
+
+def test_deflated_eig_edge_cases(rng):
+    from attractorkit._stability import _eig_deflated
+
+    D = np.diag(rng.normal(size=50))       # all rows decoupled
+    _check_eig(D, *_eig_deflated(D))
+    # a decoupled eigenvalue (0.5) shared with the coupled block, whose diagonal holds 0.5 at
+    # index 12: the block solve would be singular (the matrix is defective), so the shortcut
+    # must hand over to LAPACK and still return the right spectrum
+    n = 50
+    J = np.zeros((n, n))
+    J[:25, :25] = np.diag(0.5 + np.linspace(-0.2, 0.2, 25))
+    J[:25, 25:] = rng.normal(size=(25, 25))
+    J[25:, 25:] = np.diag(np.full(25, 0.5))
+    ev, V = _eig_deflated(J)
+    assert np.all(np.isfinite(V))
+    assert np.allclose(np.sort(ev.real), np.sort(np.linalg.eigvals(J).real), atol=1e-6)
+    # few decoupled rows: plain LAPACK
+    M = rng.normal(size=(50, 50))
+    M[0, 1:] = 0.0
+    _check_eig(M, *_eig_deflated(M))
+
+
+def test_linear_stability_uses_deflation_consistently(rng):
+    """Through the public call: a 100-unit ReLU network at a state with many inactive units
+    gives the same spectrum and labels as the eigenvalues of the full Jacobian."""
+    n = 100
+    W = rng.normal(0, 1.5 / np.sqrt(n), (n, n))
+    m = VanillaRNN(W, np.zeros((n, 1)), rng.normal(size=n), activation="relu", alpha=0.5)
+    h = rng.normal(size=(3, n))
+    s = ak.linear_stability(m, h, np.zeros(1))
+    J = m.jacobian(h, np.zeros((3, 1)))
+    for i in range(3):
+        ref = np.linalg.eigvals(J[i])
+        assert np.allclose(np.sort(np.abs(s.eigenvalues[i])), np.sort(np.abs(ref)), atol=1e-9)
+        assert s.unstable_dim[i] == int(np.sum(np.abs(ref) > 1 + 1e-8))
+        v = s.modes[i][:, 0]
+        assert np.allclose(J[i] @ v, s.eigenvalues[i, 0] * v, atol=1e-8)
