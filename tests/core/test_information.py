@@ -163,24 +163,84 @@ def test_ksg_kernel_matches_brute_force(variant, k):
     assert out[0, 0] == pytest.approx(brute_ksg(x, y, k, variant), abs=1e-10)
 
 
-def test_ross_kernel_matches_brute_force():
-    g = np.random.default_rng(16)
-    x = g.normal(size=250)
-    lab = g.integers(0, 4, 250)
-    lab[7] = 4  # a class of one sample is ignored
-    vals, order = sort_columns(x[:, None])
-    out = np.empty((1, 1))
-    K.ross_batch(vals, order, lab, np.arange(250)[None], 5, 3, psi_table(250), out)
-    used = lab != 4
+def brute_ross(x, lab, k):
+    """Ross (2014) as scikit-learn computes it: classes of one sample dropped; m counts the
+    samples (p included) strictly closer than the k-th class neighbour, or equal to x[p] when
+    that neighbour is at distance 0 (sklearn's radius nextafter(d, 0) with <=)."""
+    counts = np.bincount(lab)
+    used = counts[lab] > 1
     xs, ls = x[used], lab[used]
     total = 0.0
     for i in range(xs.size):
         same = np.flatnonzero((ls == ls[i]) & (np.arange(xs.size) != i))
-        kk = min(3, same.size)
+        kk = min(k, same.size)
         r = np.sort(np.abs(xs[same] - xs[i]))[kk - 1]
-        m = np.sum(np.abs(xs - xs[i]) < r)
+        dist = np.abs(xs - xs[i])
+        m = np.sum(dist < r) if r > 0 else np.sum(dist == 0)
         total += digamma(kk) - digamma(same.size + 1) - digamma(m)
-    assert out[0, 0] == pytest.approx(digamma(xs.size) + total / xs.size, abs=1e-10)
+    return digamma(xs.size) + total / xs.size
+
+
+def ross_cases():
+    """(x, labels, k): continuous values, exact ties (integers, jitter off) with k-th
+    neighbours at distance 0, a rare class (counts far beyond one block), classes smaller
+    than k + 1 and classes of one sample."""
+    g = np.random.default_rng(16)
+    lab = g.integers(0, 4, 250)
+    lab[7] = 4                                                    # a class of one sample
+    yield g.normal(size=250), lab, 3
+    lab = g.integers(0, 3, 300)
+    yield (g.integers(0, 200, 300) + 40 * lab).astype(float), lab, 3   # ties at distance d
+    lab = g.integers(0, 3, 400)
+    lab[:3] = 3                                                   # a class of 3 < k + 1
+    lab[3] = 4
+    yield g.integers(0, 4, 400).astype(float), lab, 5             # d = 0, 100 duplicates
+    lab = g.integers(0, 2, 400)
+    lab[[10, 200, 390]] = 2                                       # rare class: m ~ 200
+    yield g.normal(size=400) + lab, lab, 1
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_ross_kernel_matches_brute_force(case):
+    x, lab, k = list(ross_cases())[case]
+    vals, order = sort_columns(x[:, None])
+    out = np.empty((1, 1))
+    K.ross_batch(vals, order, lab, np.arange(x.size)[None], lab.max() + 1, k,
+                 psi_table(x.size), out)
+    assert out[0, 0] == pytest.approx(brute_ross(x, lab, k), abs=1e-10)
+    if case in (1, 2):  # integer data: sklearn's squared-distance KD-tree is exact there
+        try:
+            from sklearn.feature_selection._mutual_info import _compute_mi_cd
+        except ImportError:  # a private function: only the reference above if it moves
+            return
+        assert max(0.0, out[0, 0]) == pytest.approx(_compute_mi_cd(x, lab, k), abs=1e-10)
+
+
+@pytest.mark.parametrize("singleton", [False, True])
+def test_ross_batch_shuffles_equal_one_at_a_time(singleton):
+    """The batched path (shared sorted values, shuffled labels, dropped singletons under each
+    shuffle) gives bit for bit the estimate of each (unit, shuffle) pair computed alone."""
+    g = np.random.default_rng(17)
+    n = 300
+    x = np.maximum(0.0, g.normal(size=(n, 3)) + 0.5 * np.arange(3))
+    x[:, 2] = np.round(x[:, 2], 1)                                 # ties, jitter off
+    lab = g.integers(0, 3, n)
+    if singleton:
+        lab[11] = 3
+    perms = np.vstack([np.arange(n), g.permutation(n), g.permutation(n), (np.arange(n) + 50) % n])
+    vals, order = sort_columns(x)
+    psi = psi_table(n)
+    out = np.empty((3, 4))
+    K.ross_batch(vals, order, lab, perms, lab.max() + 1, 3, psi, out)
+    for u in range(3):
+        for s in range(4):
+            one = np.empty((1, 1))
+            K.ross_batch(vals[u:u + 1], order[u:u + 1], lab[perms[s]], np.arange(n)[None],
+                         lab.max() + 1, 3, psi, one)
+            assert out[u, s] == one[0, 0]
+            if s < 2:
+                assert out[u, s] == pytest.approx(brute_ross(x[:, u], lab[perms[s]], 3),
+                                                  abs=1e-10)
 
 
 # -- conditional MI ----------------------------------------------------------------------------
