@@ -289,17 +289,27 @@ class _Run:
         H = H0.reshape(B, n).copy()
         cidx = np.repeat(np.arange(c), i)
         r = _ChunkResult(B, n, self.m_exp)
-        r.steps[:] = self.n_transient
-        nA = min(self.n_check, self.n_transient)
-        RA, d, settled = eng.rollout(self.model, H, X, cidx, self.n_transient - nA, nA, 1,
-                                     self.threshold, nA, flow=self.flow, dt=self.dt,
-                                     varying=False, settle_tol=self.st.fp_tol)
+        d, settled, region, RA, live = self._transient(H, X, cidx)
         r.steps[:] = np.where(settled >= 0, settled, self.n_transient)
+        row = np.full(B, -1)
+        row[live] = np.arange(live.size)
         pending = []
         for b in range(B):
             if d[b] >= 0:
                 r.set(b, D.DIVERGENT, conf=1.0, reason=f"left the bounds at step {d[b]}")
-            elif nA < 3 or not self._quick(RA[b], r, b):
+            elif region[b]:
+                r.ev["step_size"][b] = 0.0
+                r.set(b, D.FIXED, conf=1.0, reason="certified attracting fixed point of its "
+                      "linear region", loc=H[b], pts=H[b][None])
+                if self.lyapunov == "all":
+                    pending.append(b)
+            elif row[b] < 0:  # settled before the quick-test window
+                r.ev["step_size"][b] = 0.0
+                r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=H[b],
+                      pts=H[b][None])
+                if self.lyapunov == "all":
+                    pending.append(b)
+            elif RA.shape[1] < 3 or not self._quick(RA[row[b]], r, b):
                 pending.append(b)
             elif self.lyapunov == "all":
                 pending.append(b)
@@ -313,6 +323,31 @@ class _Run:
         r.final[r.label == D.DIVERGENT] = np.nan  # a stopped run has no final state
         r.match(c, i, self.st)
         return r
+
+    def _transient(self, H, X, cidx):
+        """The transient, in two stages so that only runs still moving keep records: all runs
+        for n_transient - n_check steps, then the runs neither settled nor diverged for the
+        last n_check steps, recorded for the quick tests. H is advanced in place.
+
+        Returns (diverged_at, settled_at, settled by region (bool), records of the second
+        stage, rows of H in the second stage)."""
+        B = H.shape[0]
+        nA = min(self.n_check, self.n_transient)
+        n0 = self.n_transient - nA
+        kw = dict(flow=self.flow, dt=self.dt, varying=False, settle_tol=self.st.fp_tol)
+        region = np.zeros(B, dtype=bool)
+        _, d, settled = eng.rollout(self.model, H, X, cidx, n0, 0, 1, self.threshold, 0,
+                                    by_region=region, **kw)
+        live = np.flatnonzero((d < 0) & (settled < 0))
+        Hl = H[live]
+        reg = np.zeros(live.size, dtype=bool)
+        RA, dl, sl = eng.rollout(self.model, Hl, X, cidx[live], 0, nA, 1, self.threshold, nA,
+                                 by_region=reg, **kw)
+        H[live] = Hl
+        d[live] = np.where(dl >= 0, dl + n0, -1)
+        settled[live] = np.where(sl >= 0, sl + n0, -1)
+        region[live] = reg
+        return d, settled, region, RA, live
 
     def _quick(self, R, r, b):
         scale = F.scale_of(R)

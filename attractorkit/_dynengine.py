@@ -17,6 +17,8 @@ from ._model import KernelSpec, is_model
 from ._validation import as_float_array
 
 DEFAULT_THRESHOLD = 1e6
+REGION_EVERY = 10    # steps between region tests of ReLU runs (see rollout)
+REGION_TOL = 1e-2    # pre-activation deviation / distance to the switching threshold
 
 
 def check_model_arg(model):
@@ -125,13 +127,23 @@ def n_blocks(B, min_rows=32):
 
 
 # -- rollout ------------------------------------------------------------------------------------
+def region_applies(spec, varying) -> bool:
+    """ReLU map without leak under constant inputs: piecewise linear with h' = D (W h + c) in
+    each activation region, so a run's region fixed point is one linear solve."""
+    return (blas_path(spec) and not varying and spec.activation == "relu"
+            and float(spec.alpha) == 1.0)
+
+
 def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *, flow, dt,
-            varying, settle_tol=0.0, check_every=50):
+            varying, settle_tol=0.0, check_every=50, by_region=None):
     """Advance H (B, n) in place.
 
     Returns (records (B, n_rec, n) NaN-filled, diverged_at (B,), settled_at (B,)). With
     ``settle_tol > 0`` the batched vanilla kernel stops runs that settled on a fixed point
     (``settled_at >= 0``, their later records repeat the fixed point); other paths run to the end.
+    For ReLU maps (:func:`region_applies`) runs also stop once certified to converge to the
+    attracting fixed point of their activation region (H holds that exact point; flagged in the
+    optional bool array ``by_region``).
     """
     B, n = H.shape
     out = np.empty((B, n_rec, n))  # every record is written, except after a divergence
@@ -142,10 +154,14 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
     if blas_path(spec):
         WhT, Wx, C = _blas_operands(spec, X, varying)
         act = _cells.ACTIVATION_CODES[spec.activation]
+        every = REGION_EVERY if settle_tol > 0 and region_applies(spec, varying) else 0
+        flags = np.zeros(B, dtype=np.bool_)
         with threadpool_limits(1, user_api="blas"):
             _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps,
                                  stride, threshold, out, div, n_blocks(B), float(settle_tol),
-                                 int(check_every), settled)
+                                 int(check_every), settled, every, REGION_TOL, flags)
+        if by_region is not None:
+            by_region[:] = flags
     elif spec is not None:
         _dyn.rollout(*spec.args, flow, dt or 0.0, H, X, cidx, n_transient, n_steps, stride,
                      threshold, out, div)

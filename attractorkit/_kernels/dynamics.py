@@ -279,12 +279,128 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
 
 
 @njit(cache=True)
+def _track_pattern(Z, C, cc, na, P, changed, prevdev, t):
+    """ReLU activation pattern of each run's last step (sign of W h + c); ``changed[r]`` is the
+    step at which it last changed (and the deviation memory of the region test is reset)."""
+    n = Z.shape[1]
+    for r in range(na):
+        c = cc[r]
+        for i in range(n):
+            p = Z[r, i] + C[c, i] > 0.0
+            if p != P[r, i]:
+                P[r, i] = p
+                changed[r] = t + 1
+                prevdev[r] = np.inf
+
+
+@njit(cache=True)
+def region_fixed_point(WhT, c, pat, h_out, z_out):
+    """Fixed point of the ReLU map h' = relu(W h + c) in the linear region of activation
+    pattern ``pat``, if it lies in that region and attracts there.
+
+    In the region h' = D (W h + c) with D = diag(pat): the candidate solves
+    (I - W_AA) h_A = c_A on the active units A (h = 0 elsewhere). It is accepted when
+    z* = W h* + c has exactly the pattern (z*_i > 0 on A, < 0 off A, strictly) and the region's
+    linear map W_AA is certified contracting: ||W_AA^(2^k)||_F < 1 for some k <= 12 bounds its
+    spectral radius below 1 (saddles and sources are rejected). Returns True and fills
+    ``h_out`` (h*) and ``z_out`` (z*) on acceptance.
+    """
+    n = pat.size
+    a = 0
+    for i in range(n):
+        if pat[i]:
+            a += 1
+    idx = np.empty(a, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if pat[i]:
+            idx[k] = i
+            k += 1
+    M = np.empty((a, a))
+    for p in range(a):
+        for q in range(a):
+            M[p, q] = WhT[idx[q], idx[p]]  # W[i, j] = WhT[j, i]
+    A = -M
+    rhs = np.empty(a)
+    for p in range(a):
+        A[p, p] += 1.0
+        rhs[p] = c[idx[p]]
+    h_out[:] = 0.0
+    if a > 0:
+        try:
+            x = np.linalg.solve(A, rhs)
+        except Exception:  # noqa: BLE001 - numba raises LinAlgError on exact singularity
+            return False
+        for p in range(a):
+            h_out[idx[p]] = x[p]
+    for i in range(n):
+        z = c[i]
+        for p in range(a):
+            z += h_out[idx[p]] * WhT[idx[p], i]
+        if not (z > 0.0 if pat[i] else z < 0.0):
+            return False
+        z_out[i] = z
+    if a == 0:
+        return True
+    Pw = M
+    for _ in range(13):
+        s = 0.0
+        for p in range(a):
+            for q in range(a):
+                s += Pw[p, q] * Pw[p, q]
+        if not np.isfinite(s):
+            return False
+        if s < 1.0:
+            return True
+        Pw = Pw @ Pw
+    return False
+
+
+@njit(cache=True)
+def _region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, region_tol,
+                    cache_state, cache_pat, cache_h, cache_z):
+    """Region test of compacted run r at step t (see :func:`_rollout_block`)."""
+    if changed[r] > t + 1 - region_every:
+        return False
+    c = cc[r]
+    n = Z.shape[1]
+    hit = cache_state[c] != 0
+    if hit:
+        for i in range(n):
+            if cache_pat[c, i] != P[r, i]:
+                hit = False
+                break
+    if not hit:
+        cache_pat[c, :] = P[r]
+        ok = region_fixed_point(WhT, C[c], P[r], cache_h[c], cache_z[c])
+        cache_state[c] = 1 if ok else -1
+    if cache_state[c] != 1:
+        return False
+    dev = 0.0
+    for i in range(n):
+        zs = cache_z[c, i]
+        dev = max(dev, abs(Z[r, i] + C[c, i] - zs) / abs(zs))
+    settle = dev <= region_tol and dev < prevdev[r]
+    prevdev[r] = dev
+    return settle
+
+
+@njit(cache=True)
 def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
-                   threshold, out, diverged_at, settle_tol, check_every, settled_at):
+                   threshold, out, diverged_at, settle_tol, check_every, settled_at,
+                   region_every, region_tol, by_region):
     """One block's rollout. Runs still moving are kept compacted at the front of the work
     arrays, so the GEMM only covers them: diverged runs leave at once and, when settle_tol > 0,
     runs whose largest step over one step is <= settle_tol (1 + |h|_inf) at a check (every
-    check_every steps) leave as settled (their remaining records repeat the settled state)."""
+    check_every steps) leave as settled (their remaining records repeat the settled state).
+
+    With region_every > 0 (ReLU maps, alpha = 1, constant inputs) a run also leaves as settled
+    (``by_region[b] = True``, H[b] = the exact fixed point) at a region test (every
+    region_every steps) when its activation pattern has not changed for region_every steps,
+    the pattern's region holds a certified attracting fixed point (:func:`region_fixed_point`,
+    cached per condition) and, at two consecutive tests, the largest deviation of the run's
+    pre-activations from the fixed point's, relative to their distance from the switching
+    threshold, is <= region_tol and decreasing."""
     B, n = H.shape
     n_rec = out.shape[1]
     total = n_transient + n_steps
@@ -295,9 +411,21 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
     Hp = np.empty((B, n))
     alive = np.ones(B, dtype=np.bool_)
     dv = np.full(B, -1, dtype=np.int64)
+    region = region_every > 0
+    nr = B if region else 0
+    ncond = C.shape[0] if region else 0
+    P = np.zeros((nr, n), dtype=np.bool_)
+    changed = np.zeros(nr, dtype=np.int64)
+    prevdev = np.full(nr, np.inf)
+    leave = np.zeros(nr, dtype=np.bool_)
+    cache_state = np.zeros(ncond, dtype=np.int8)
+    cache_pat = np.zeros((ncond, n), dtype=np.bool_)
+    cache_h = np.zeros((ncond, n))
+    cache_z = np.zeros((ncond, n))
     for b in range(B):
         diverged_at[b] = -1
         settled_at[b] = -1
+        by_region[b] = False
     na = B
     for t in range(total):
         if na == 0:
@@ -306,6 +434,8 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
         if check:
             Hp[:na] = Hc[:na]
         np.dot(Hc[:na], WhT, Z[:na])
+        if region:
+            _track_pattern(Z, C, cc, na, P, changed, prevdev, t)
         _vanilla_update(act, alpha, Z[:na], C, Wx, X, cc[:na], t, Hc[:na], alive[:na],
                         threshold, dv[:na], 0, Z[:na])
         s = t + 1 - n_transient
@@ -318,7 +448,16 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
         for r in range(na):
             if not alive[r]:
                 dead += 1
-        if not check and dead == 0:
+        gone = 0
+        if region and (t + 1) % region_every == 0:
+            for r in range(na):
+                leave[r] = alive[r] and _region_settled(
+                    WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, region_tol,
+                    cache_state, cache_pat, cache_h, cache_z)
+                if leave[r]:  # copy now: a later run of the condition may refill the cache
+                    H[rows[r], :] = cache_h[cc[r]]
+                    gone += 1
+        if not check and dead == 0 and gone == 0:
             continue
         w = 0
         for r in range(na):
@@ -326,6 +465,11 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
             if not alive[r]:
                 diverged_at[b] = dv[r]
                 H[b, :] = 0.0
+                continue
+            if gone and leave[r]:
+                leave[r] = False
+                settled_at[b] = t + 1
+                by_region[b] = True
                 continue
             if check:
                 d = 0.0
@@ -341,6 +485,10 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
             cc[w] = cc[r]
             if w != r:
                 Hc[w, :] = Hc[r]
+                if region:
+                    P[w, :] = P[r]
+                    changed[w] = changed[r]
+                    prevdev[w] = prevdev[r]
             alive[w] = True
             dv[w] = -1
             w += 1
@@ -356,12 +504,15 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
 
 @njit(cache=True, parallel=True)
 def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
-                    threshold, out, diverged_at, n_blocks, settle_tol, check_every, settled_at):
+                    threshold, out, diverged_at, n_blocks, settle_tol, check_every, settled_at,
+                    region_every, region_tol, by_region):
     """Batched rollout of h' = (1-a) h + a phi(W h + C[c] + Wx x_t): one GEMM per step and block.
 
     Same record convention as :func:`rollout`; H (B, n) is advanced in place (rows of diverged
     trajectories are zeroed). ``n_blocks`` row blocks run in parallel. With settle_tol > 0,
-    runs that have settled on a fixed point stop early (``settled_at[b]``, -1 if not).
+    runs that have settled on a fixed point stop early (``settled_at[b]``, -1 if not); with
+    region_every > 0 (ReLU, alpha = 1, constant inputs) also runs certified to converge to the
+    attracting fixed point of their linear region (``by_region[b]``, H[b] = that point).
     """
     B = H.shape[0]
     for k in prange(n_blocks):
@@ -369,7 +520,8 @@ def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, st
         r1 = (k + 1) * B // n_blocks
         _rollout_block(act, alpha, WhT, Wx, C, X, cidx[r0:r1], H[r0:r1], n_transient, n_steps,
                        stride, threshold, out[r0:r1], diverged_at[r0:r1], settle_tol,
-                       check_every, settled_at[r0:r1])
+                       check_every, settled_at[r0:r1], region_every, region_tol,
+                       by_region[r0:r1])
 
 
 @njit(cache=True)

@@ -150,3 +150,50 @@ def test_bad_input_and_round_trip(tmp_path):
     assert ak.results_equal(a, back)
     assert "periodic 2" in a.summary() and a.basins(0)[0][0] == "periodic"
     assert a.plot_evidence() is not None
+
+
+def test_relu_region_fixed_point_matches_numpy_and_rejects_saddles():
+    from attractorkit._kernels.dynamics import region_fixed_point
+
+    rng = np.random.default_rng(5)
+    n = 12
+    W = 0.25 * rng.standard_normal((n, n))
+    c = rng.standard_normal(n)
+    h = np.zeros(n)
+    for _ in range(3000):  # a contracting ReLU map: iterate to its fixed point
+        h = np.maximum(W @ h + c, 0.0)
+    pat = W @ h + c > 0
+    h_out, z_out = np.zeros(n), np.zeros(n)
+    assert region_fixed_point(np.ascontiguousarray(W.T), c, pat, h_out, z_out)
+    np.testing.assert_allclose(h_out, h, atol=1e-12)
+    np.testing.assert_allclose(z_out, W @ h + c, atol=1e-12)
+    flipped = pat.copy()
+    flipped[np.argmax(pat)] = False  # a region that does not contain its candidate
+    assert not region_fixed_point(np.ascontiguousarray(W.T), c, flipped, h_out, z_out)
+    # saddle: h* = (1, 1) lies in the all-active region, but diag(0.5, 1.5) is not contracting
+    A = np.diag([0.5, 1.5])
+    assert not region_fixed_point(np.ascontiguousarray(A.T), np.array([0.5, -0.5]),
+                                  np.array([True, True]), np.zeros(2), np.zeros(2))
+
+
+def test_relu_runs_settle_by_region_and_a_saddle_is_not_certified():
+    from attractorkit.adapters import VanillaRNN
+
+    # slow spiral (radius 0.997, angle ~ 1/4 turn) into an attracting fixed point in the
+    # all-active region: certified there long before the step criterion fires
+    r, w = 0.997, 2 * np.pi * 0.2499
+    A = r * np.array([[np.cos(w), -np.sin(w)], [np.sin(w), np.cos(w)]])
+    c = np.array([3.0, 2.0])
+    h_star = np.linalg.solve(np.eye(2) - A, c)
+    model = VanillaRNN(A, np.eye(2), activation="relu")
+    a = ak.classify_attractors(model, [c], initial_states=h_star + [[0.5, 0.0], [0.0, -0.4]],
+                               n_steps=500, n_transient=4000, rng=0)
+    assert (a.label == "fixed_point").all(), a.reason
+    assert (a.reason == "certified attracting fixed point of its linear region").all()
+    np.testing.assert_allclose(a.final_states[0], [h_star, h_star], atol=1e-12)
+    assert (a.steps < 4000).all()
+    # saddle diag(0.5, 1.5) with h* = (1, 1): a run on its stable manifold converges to it,
+    # but the region is not contracting, so only the step criterion may call it a fixed point
+    sad = VanillaRNN(np.diag([0.5, 1.5]), np.eye(2), activation="relu")
+    s = ak.classify_attractors(sad, [[0.5, -0.5]], initial_states=[[3.0, 1.0]], rng=0)
+    assert s.label[0, 0] == "fixed_point" and s.reason[0, 0] == "step below tolerance"
