@@ -7,7 +7,8 @@ Throughput, N = 250, one torch thread, measured in the same process:
 - RL: environment steps per second while acting (the rollout of a PPO update) and during whole
   PPO updates (rollout + 4 epochs of minibatch BPTT), versus the same network acting in
   NeuroGym's Gymnasium ContextDecisionMaking env one step at a time (one forward per step);
-- SL: trials per second of whole training updates (sample 32 trials, forward, backward, Adam),
+- SL: trials per second of whole training updates (sample 32 trials, then `train_sl.update`:
+  pack, forward, backward, gradient clipping, Adam),
   versus the same update with the trials collected by stepping NeuroGym's env one step at a
   time (one network step per env step, the loss accumulated along the way);
 - the share of the time spent in the network (forward, backward, optimiser).
@@ -28,8 +29,8 @@ import torch
 from attractorkit.reference_models.networks import ReLURNN
 from attractorkit.reference_models.task import ContextDecisionMaking
 from attractorkit.reference_models.train_rl import gae, ppo_loss, rollout
-from attractorkit.reference_models.train_sl import sl_loss
-from attractorkit.reference_models.training import TrainConfig, train
+from attractorkit.reference_models.train_sl import update as sl_update
+from attractorkit.reference_models.training import TrainConfig, adam, train
 from torch.nn import functional as F
 
 N = 250
@@ -51,7 +52,7 @@ def ours_rl(seconds):
     task = ContextDecisionMaking("default")
     net = ReLURNN(task.n_input, N, 3, critic=True, seed=0)
     cfg = TrainConfig(paradigm="rl")
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    opt = adam(net, 1e-4)
     rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
     steps, t_roll, t_net = 0, 0.0, 0.0
     while t_roll < seconds:  # acting only; the forward pass is timed again, outside the count
@@ -59,7 +60,7 @@ def ours_rl(seconds):
         data = rollout(net, task, 128, rng, gen, "cpu")
         t_roll += clock() - t1
         steps += data["n_steps"]
-        t_net += _net_time(net, data["obs"])
+        t_net += _net_time(net, data)
     act, act_share = steps / t_roll, t_net / t_roll
     steps, t0, t_net = 0, clock(), 0.0
     while clock() - t0 < seconds:  # whole PPO updates
@@ -80,10 +81,13 @@ def ours_rl(seconds):
     return act, act_share, steps / (clock() - t0), t_net / (clock() - t0)
 
 
-def _net_time(net, obs):
+def _net_time(net, data):
+    """CPU time of the network's part of a rollout (packed forward pass and heads)."""
+    packing = data["packing"]
+    obs = packing.pack(data["obs"])
     t = clock()
     with torch.no_grad():
-        net(obs)
+        net.forward_packed(obs, packing)
     return clock() - t
 
 
@@ -111,19 +115,16 @@ def neurogym_rl(seconds):
 
 
 def ours_sl(seconds, batch=32):
+    """Whole training updates of ``train_sl`` (pack, forward, loss, backward, clip, Adam)."""
     task = ContextDecisionMaking("default")
     net = ReLURNN(task.n_input, N, 3, seed=0)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    opt, cfg = adam(net, 1e-4), TrainConfig(paradigm="sl")
     rng = np.random.default_rng(0)
     trials, t_net, t0 = 0, 0.0, clock()
     while clock() - t0 < seconds:
         b = task.sample(batch, rng)
         t1 = clock()
-        _, logits, _ = net(torch.from_numpy(b.observations))
-        loss = sl_loss(logits, torch.from_numpy(b.targets), torch.from_numpy(b.period), 5.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        sl_update(net, opt, b, cfg)
         t_net += clock() - t1
         trials += batch
     wall = clock() - t0

@@ -18,6 +18,8 @@ from attractorkit._errors import ResultFileError, ValidationError
 from attractorkit._results import atomic_path
 from attractorkit._validation import check_int, check_positive
 
+from .packed import relu_rnn_packed
+
 __all__ = ["ReLURNN", "READOUT_SCALE", "save_network", "load_network"]
 
 #: half-width of the uniform initialisation of the readout (and critic) weights and biases
@@ -90,11 +92,27 @@ class ReLURNN(nn.Module):
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):
         """Return ``(hidden (B, T, n), logits (B, T, n_actions), value (B, T) or None)``."""
         h = self.recurrent(x, h0)
+        return (h, *self.heads(h))
+
+    def forward_packed(self, x: torch.Tensor, packing):
+        """:meth:`forward` on the steps of trials of different lengths, without padding.
+
+        ``x`` (R, n_input) are the packed inputs and ``packing`` their
+        :class:`~attractorkit.reference_models.packed.PackedTrials` layout; returns packed
+        ``(hidden (R, n), logits (R, n_actions), value (R,) or None)``. The recurrence runs
+        through :func:`~attractorkit.reference_models.packed.relu_rnn_packed` (hand-written
+        BPTT, about twice as fast as autograd through the padded batch).
+        """
+        h = relu_rnn_packed(x, self.U, self.W, self.b, packing)
+        return (h, *self.heads(h))
+
+    def heads(self, h: torch.Tensor):
+        """``(logits (..., n_actions), value (...) or None)`` read from hidden states ``h``."""
         logits = torch.nn.functional.linear(h, self.readout_weight, self.readout_bias)
         value = None
         if self.critic:
             value = torch.nn.functional.linear(h, self.value_weight, self.value_bias)[..., 0]
-        return h, logits, value
+        return logits, value
 
     def step(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """One step of the recurrence: (B, n), (B, n_input) -> (B, n)."""

@@ -2,11 +2,12 @@
 
 Each update: (1) roll out ``rollout_trials`` parallel trials with the current policy (actions
 sampled from the softmax at every step; the network never sees its actions, so the whole
-padded trial runs in one forward pass and the task scores the actions afterwards); (2) GAE(gamma,
+trial runs in one forward pass, and the task scores the actions afterwards); (2) GAE(gamma,
 lambda) advantages from the critic, cut at each trial's end; (3) ``ppo_epochs`` passes over
 minibatches of whole trials (full BPTT from h0 = 0) with the clipped surrogate, a value loss
-and an entropy bonus, Adam with gradient-norm clipping. Read top to bottom; seeding,
-evaluation, checkpoints and stopping live in :mod:`.training`.
+and an entropy bonus, Adam with gradient-norm clipping. The network only ever runs on the
+trials' own steps, packed without padding (:class:`~.packed.PackedTrials`). Read top to
+bottom; seeding, evaluation, checkpoints and stopping live in :mod:`.training`.
 """
 
 from __future__ import annotations
@@ -14,27 +15,38 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from .packed import PackedTrials
+
 __all__ = ["run", "rollout", "gae", "ppo_loss"]
 
 
 def rollout(net, task, n_trials, rng, gen, device) -> dict:
-    """Act in ``n_trials`` fresh trials; returns tensors (B, T) for the PPO update."""
+    """Act in ``n_trials`` fresh trials; returns tensors (B, T) for the PPO update.
+
+    The network runs on the trials' own steps only, packed without padding (``"packing"``, a
+    :class:`~.packed.PackedTrials`); on padding, actions, log-probabilities and values are 0.
+    """
     batch = task.sample(n_trials, rng)
-    obs = torch.from_numpy(batch.observations).to(device)
+    B, T = batch.mask.shape
+    packing = PackedTrials(batch.lengths, T, device=device)
     with torch.no_grad():
-        _, logits, values = net(obs)
+        _, logits, values = net.forward_packed(
+            torch.from_numpy(packing.pack(batch.observations)).to(device), packing)
         logp_all = F.log_softmax(logits, -1)
-        # inverse-CDF sampling from a seeded generator: reproducible on CPU
-        u = torch.rand(logits.shape[:2], generator=gen).to(device)
+        # inverse-CDF sampling from a seeded generator: reproducible on CPU; one draw per
+        # padded step, as (B, T), so that the draws do not depend on the packing
+        u = packing.pack(torch.rand((B, T), generator=gen).to(device))
         cdf = logp_all.exp().cumsum(-1)
-        actions = (cdf < u[..., None]).sum(-1).clamp(max=logits.shape[-1] - 1)
-        logp = logp_all.gather(-1, actions[..., None])[..., 0]
+        actions = (cdf < u[:, None]).sum(-1).clamp(max=logits.shape[-1] - 1)
+        logp = logp_all.gather(-1, actions[:, None])[:, 0]
+        actions, logp, values = (packing.unpack(v) for v in (actions, logp, values))
     out = task.score(batch, actions.cpu().numpy())
     alive = torch.from_numpy(out.alive).to(device)
-    return {"obs": obs, "actions": actions, "logp": logp, "values": values * alive,
+    return {"obs": torch.from_numpy(batch.observations).to(device), "actions": actions,
+            "logp": logp, "values": values * alive,
             "rewards": torch.from_numpy(out.rewards).to(device),
             "done": torch.from_numpy(out.done).to(device), "alive": alive,
-            "length": alive.sum(1), "n_steps": int(out.alive.sum())}
+            "length": alive.sum(1), "n_steps": int(out.alive.sum()), "packing": packing}
 
 
 def gae(rewards, values, done, alive, gamma: float, lam: float):
@@ -53,22 +65,22 @@ def gae(rewards, values, done, alive, gamma: float, lam: float):
 
 
 def ppo_loss(net, mb: dict, config) -> tuple[torch.Tensor, dict]:
-    """Clipped-surrogate PPO loss on a minibatch of whole trials."""
-    T = int(mb["length"].max())
-    alive = mb["alive"][:, :T]
-    n = alive.sum()
-    _, logits, values = net(mb["obs"][:, :T])
+    """Clipped-surrogate PPO loss on a minibatch of whole trials (their alive steps only,
+    packed without padding)."""
+    obs = mb["obs"]
+    packing = PackedTrials(mb["length"].cpu().numpy(), obs.shape[1], device=obs.device)
+    _, logits, values = net.forward_packed(packing.pack(obs), packing)
     logp_all = F.log_softmax(logits, -1)
-    logp = logp_all.gather(-1, mb["actions"][:, :T, None])[..., 0]
-    adv = mb["adv"][:, :T]
-    mean = (adv * alive).sum() / n
-    std = (((adv - mean) * alive) ** 2).sum().div(n).sqrt()
+    logp = logp_all.gather(-1, packing.pack(mb["actions"])[:, None])[:, 0]
+    adv = packing.pack(mb["adv"])
+    mean = adv.mean()
+    std = ((adv - mean) ** 2).mean().sqrt()
     adv = (adv - mean) / (std + 1e-8)
-    ratio = (logp - mb["logp"][:, :T]).exp()
+    ratio = (logp - packing.pack(mb["logp"])).exp()
     clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-    pg = -(torch.minimum(ratio * adv, clipped * adv) * alive).sum() / n
-    v_loss = 0.5 * (((values - mb["returns"][:, :T]) ** 2) * alive).sum() / n
-    entropy = (-(logp_all.exp() * logp_all).sum(-1) * alive).sum() / n
+    pg = -torch.minimum(ratio * adv, clipped * adv).mean()
+    v_loss = 0.5 * ((values - packing.pack(mb["returns"])) ** 2).mean()
+    entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
     loss = pg + config.vf_coef * v_loss - config.ent_coef * entropy
     return loss, {"pg": pg.item(), "value": v_loss.item(), "entropy": entropy.item()}
 

@@ -2,8 +2,10 @@
 
 Targets are NeuroGym-style labels: fixate (0) before the decision period, the correct choice
 during it. Decision steps weigh ``decision_weight`` times more than the others, because they
-are few (one per trial) yet carry the whole task. Read top to bottom; the shared machinery
-(seeding, evaluation, checkpoints, stopping) lives in :mod:`.training`.
+are few (one per trial) yet carry the whole task. The trials of a batch are packed without
+padding (:class:`~.packed.PackedTrials`): the loss only ever reads the trials' own steps, so
+padding would be work thrown away. Read top to bottom; the shared machinery (seeding,
+evaluation, checkpoints, stopping) lives in :mod:`.training`.
 """
 
 from __future__ import annotations
@@ -11,32 +13,44 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from .packed import PackedTrials
 from .task import DECISION
 
-__all__ = ["run", "sl_loss"]
+__all__ = ["run", "update", "sl_loss"]
 
 
 def sl_loss(logits: torch.Tensor, targets: torch.Tensor, period: torch.Tensor,
             decision_weight: float) -> torch.Tensor:
-    """Weighted mean cross-entropy over the steps of the trials (padding has target -1)."""
+    """Weighted mean cross-entropy over the steps of the trials (padding has target -1).
+
+    ``logits`` (..., n_actions) with ``targets`` and ``period`` of the leading shape: a padded
+    batch (B, T) or packed rows (R,).
+    """
+    logits = logits.reshape(-1, logits.shape[-1])
+    targets, period = targets.reshape(-1), period.reshape(-1)
     valid = targets >= 0
-    ce = F.cross_entropy(logits[valid], targets[valid], reduction="none")
-    w = torch.where(period[valid] == DECISION, decision_weight, 1.0)
+    ce = F.cross_entropy(logits, targets.clamp(min=0), reduction="none")
+    w = torch.where(period == DECISION, decision_weight, 1.0) * valid
     return (ce * w).sum() / w.sum()
+
+
+def update(net, optimizer, batch, config, device="cpu") -> float:
+    """One Adam step on the weighted cross-entropy of ``batch`` (a TrialBatch); the loss."""
+    packing = PackedTrials(batch.lengths, batch.observations.shape[1], device=device)
+    obs, targets, period = (torch.from_numpy(packing.pack(a)).to(device) for a in (
+        batch.observations, batch.targets, batch.period))
+    _, logits, _ = net.forward_packed(obs, packing)
+    loss = sl_loss(logits, targets, period, config.decision_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss.item()
 
 
 def run(config, session) -> None:
     """The SL loop: sample whole trials, one Adam step on the weighted cross-entropy."""
-    net, task, opt, dev = session.net, session.task, session.optimizer, session.device
     for _ in session.updates():
-        batch = task.sample(config.batch_trials, session.rng_train)
-        obs = torch.from_numpy(batch.observations).to(dev)
-        targets = torch.from_numpy(batch.targets).to(dev)
-        period = torch.from_numpy(batch.period).to(dev)
-        _, logits, _ = net(obs)
-        loss = sl_loss(logits, targets, period, config.decision_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-        opt.step()
-        session.record(loss.item(), batch.n_trials, batch.n_steps)
+        batch = session.task.sample(config.batch_trials, session.rng_train)
+        loss = update(session.net, session.optimizer, batch, config, session.device)
+        session.record(loss, batch.n_trials, batch.n_steps)

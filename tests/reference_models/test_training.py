@@ -8,14 +8,17 @@ import pytest
 import torch
 from attractorkit.reference_models import cli
 from attractorkit.reference_models.networks import ReLURNN
-from attractorkit.reference_models.task import ContextDecisionMaking
+from attractorkit.reference_models.task import ContextDecisionMaking, TaskConfig
 from attractorkit.reference_models.train_rl import gae, ppo_loss, rollout
+from attractorkit.reference_models.train_sl import sl_loss, update
 from attractorkit.reference_models.training import TrainConfig, load_checkpoint, train
 
 from attractorkit import ValidationError
 
 pytestmark = pytest.mark.study
 
+#: a task whose decision period lasts 5 steps: a trial ends at the agent's first choice in it
+TASK_CHOOSE_EARLY = TaskConfig(decision=500.0)
 TINY = dict(n_hidden=12, max_updates=6, eval_every=2, checkpoint_every=2, eval_trials=40,
             batch_trials=8, rollout_trials=12, minibatch_trials=6, criterion=0.999)
 
@@ -166,3 +169,100 @@ def test_train_restores_torch_settings_and_accepts_a_task_config():
     quick = TrainConfig.preset("quick", paradigm="rl", seed=4)
     assert quick.n_hidden == 128 and quick.paradigm == "rl" and quick.seed == 4
     assert TrainConfig.preset("quick", eval_every=30).checkpoint_every == 120
+
+
+class _RecordingOptimizer:
+    """Stands in for Adam: keeps the gradients that update() hands to the optimiser."""
+
+    def __init__(self, params):
+        self.params = list(params)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.grads = [p.grad.clone() for p in self.params]
+
+
+def test_sl_update_gradient_equals_autograd_on_the_padded_batch():
+    task = ContextDecisionMaking("default")
+    net = ReLURNN(task.n_input, 32, 3, delta=0.3, seed=0)
+    batch = task.sample(9, np.random.default_rng(1))
+    assert len(set(batch.lengths.tolist())) > 3  # trials of different lengths
+    cfg = TrainConfig(grad_clip=1e9, decision_weight=3.0)
+    opt = _RecordingOptimizer(net.parameters())
+    loss = update(net, opt, batch, cfg)
+    _, logits, _ = net(torch.from_numpy(batch.observations))  # padded, autograd
+    ref = sl_loss(logits, torch.from_numpy(batch.targets), torch.from_numpy(batch.period), 3.0)
+    # the pre-packing formula: boolean indexing of the valid steps
+    valid = torch.from_numpy(batch.targets) >= 0
+    ce = torch.nn.functional.cross_entropy(logits[valid], torch.from_numpy(batch.targets)[valid],
+                                           reduction="none")
+    w = torch.where(torch.from_numpy(batch.period)[valid] == 3, 3.0, 1.0)
+    torch.testing.assert_close(ref, (ce * w).sum() / w.sum())
+    assert loss == pytest.approx(ref.item(), rel=1e-6)
+    refs = torch.autograd.grad(ref, list(net.parameters()))
+    for (name, _), a, b in zip(net.named_parameters(), opt.grads, refs):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def _ppo_loss_padded(net, mb, config):
+    """The PPO loss as written before packing: padded forward, masked means."""
+    T = int(mb["length"].max())
+    alive = mb["alive"][:, :T]
+    n = alive.sum()
+    _, logits, values = net(mb["obs"][:, :T])
+    logp_all = torch.nn.functional.log_softmax(logits, -1)
+    logp = logp_all.gather(-1, mb["actions"][:, :T, None])[..., 0]
+    adv = mb["adv"][:, :T]
+    mean = (adv * alive).sum() / n
+    std = (((adv - mean) * alive) ** 2).sum().div(n).sqrt()
+    adv = (adv - mean) / (std + 1e-8)
+    ratio = (logp - mb["logp"][:, :T]).exp()
+    clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+    pg = -(torch.minimum(ratio * adv, clipped * adv) * alive).sum() / n
+    v_loss = 0.5 * (((values - mb["returns"][:, :T]) ** 2) * alive).sum() / n
+    entropy = (-(logp_all.exp() * logp_all).sum(-1) * alive).sum() / n
+    return pg + config.vf_coef * v_loss - config.ent_coef * entropy
+
+
+def test_packed_rollout_draws_and_ppo_loss_match_the_padded_computation():
+    task = ContextDecisionMaking(TASK_CHOOSE_EARLY)
+    net = ReLURNN(task.n_input, 24, 3, delta=0.3, critic=True, seed=1)
+    data = rollout(net, task, 40, np.random.default_rng(2), torch.Generator().manual_seed(3),
+                   "cpu")
+    alive, mask = data["alive"], data["packing"].unpack(
+        torch.ones(data["packing"].n_rows, dtype=torch.bool))
+    assert (alive.sum(1) < mask.sum(1)).any()  # some trials end early, by their choice
+    assert torch.all(data["actions"][~mask] == 0) and torch.all(data["logp"][~mask] == 0)
+    assert torch.all(data["values"][~alive] == 0)
+    # the same draws as acting on the padded batch: one uniform per padded step
+    batch = task.sample(40, np.random.default_rng(2))
+    u = torch.rand(batch.mask.shape, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        _, logits, values = net(torch.from_numpy(batch.observations))
+    logp_all = torch.nn.functional.log_softmax(logits, -1)
+    cdf = logp_all.exp().cumsum(-1)
+    actions = (cdf < u[..., None]).sum(-1).clamp(max=2)
+    near_tie = ((cdf - u[..., None]).abs() < 1e-5).any(-1)
+    assert torch.equal(data["actions"][mask & ~near_tie], actions[mask & ~near_tie])
+    torch.testing.assert_close(data["logp"][mask], logp_all.gather(
+        -1, data["actions"][..., None])[..., 0][mask], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(data["values"][alive], values[alive], rtol=1e-5, atol=1e-6)
+    # the packed PPO loss is the padded masked one, value and gradient
+    data["adv"], data["returns"] = gae(data["rewards"], data["values"], data["done"],
+                                       data["alive"], 0.99, 0.95)
+    cfg = TrainConfig(paradigm="rl")
+    with torch.no_grad():
+        net.W.mul_(1.1)  # away from the rollout's parameters: ratios differ from 1
+    idx = torch.arange(5, 25)
+    mb = {k: data[k][idx] for k in ("obs", "actions", "logp", "adv", "returns", "alive",
+                                    "length")}
+    loss, _ = ppo_loss(net, mb, cfg)
+    ref = _ppo_loss_padded(net, mb, cfg)
+    torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-6)
+    grads = torch.autograd.grad(loss, list(net.parameters()))
+    refs = torch.autograd.grad(ref, list(net.parameters()))
+    for (name, _), a, b in zip(net.named_parameters(), grads, refs):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
