@@ -106,10 +106,19 @@ def psi_table(n: int) -> np.ndarray:
 
 
 def sort_columns(x) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column sorted values (d, n) and the argsort (d, n), both C-contiguous."""
-    order = np.ascontiguousarray(np.argsort(x, axis=0, kind="stable").T)
-    vals = np.ascontiguousarray(np.take_along_axis(x, order.T, axis=0).T)
-    return vals, order
+    """Per-column sorted values (d, n) and the stable argsort (d, n), both C-contiguous.
+
+    Rows are sorted with numpy's default (vectorised, unstable) argsort, which is the stable
+    order whenever a column has no ties; the columns with ties are sorted again stably.
+    """
+    xt = np.ascontiguousarray(np.asarray(x).T)
+    order = np.argsort(xt, axis=1)
+    vals = np.take_along_axis(xt, order, axis=1)
+    ties = np.flatnonzero(np.any(vals[:, 1:] == vals[:, :-1], axis=1))
+    if ties.size:
+        order[ties] = np.argsort(xt[ties], axis=1, kind="stable")
+        vals[ties] = np.take_along_axis(xt[ties], order[ties], axis=1)
+    return vals, order.astype(np.int64, copy=False)
 
 
 def _check_k(k, n):

@@ -317,69 +317,60 @@ def _count_down(vp, j, x0, d, block):
 
 
 @njit(cache=True)
-def _class_lists(vp, lab, n, counts, k, cpos, cval):
-    """Members of each class in sorted order: positions ``cpos`` and values ``cval``, class c
-    at ``base[c]:base[c] + counts[c]`` with k values -inf before and +inf after it."""
+def _ross_one(vp, lab, n, counts, k, psi, cidx, cval):
+    """Ross (2014) estimate for the n samples of padded sorted values ``vp`` (sample p at
+    ``vp[p + ROSS_PAD]``) and their classes ``lab``; ``counts`` are the class sizes, each 0
+    or at least 2 (classes of one sample dropped beforehand). ``cidx`` (n) and ``cval``
+    (n + 2 k n_classes) are work space.
+
+    The values of each class are gathered contiguously (with k values -inf / +inf around
+    them), so the k-th in-class neighbour of p comes from the k nearest class members on each
+    side; the count m of samples strictly within its distance d (p included, the k-th
+    neighbour and ties at distance d not, as in scikit-learn) is read off the sorted values.
+    """
     n_classes = counts.shape[0]
-    base = np.empty(n_classes, np.int64)
     fill = np.empty(n_classes, np.int64)
+    kks = np.empty(n_classes, np.int64)
+    consts = np.empty(n_classes)
+    blocks = np.empty(n_classes, np.int64)
     b = k
     for c in range(n_classes):
-        base[c] = b
+        nc = counts[c]
         fill[c] = b
         for a in range(1, k + 1):
             cval[b - a] = -np.inf
-            cval[b + counts[c] + a - 1] = np.inf
-        b += counts[c] + 2 * k
+            cval[b + nc + a - 1] = np.inf
+        b += nc + 2 * k
+        kk = min(k, nc - 1)
+        kks[c] = kk
+        consts[c] = psi[kk] - psi[nc] if nc > 1 else 0.0
+        # samples within d on one side ~ (kk + 1) n / (2 nc): one block usually does
+        blocks[c] = min(ROSS_PAD, 8 * (1 + int(1.5 * (kk + 1) * n / (2 * max(nc, 1))) // 8))
     for p in range(n):
         c = lab[p]
         i = fill[c]
-        cpos[i] = p
+        cidx[p] = i
         cval[i] = vp[p + ROSS_PAD]
         fill[c] = i + 1
-    return base
-
-
-@njit(cache=True)
-def _ross_one(vp, lab, n, counts, k, psi, cpos, cval, term):
-    """Ross (2014) estimate for the n samples of padded sorted values ``vp`` (sample p at
-    ``vp[p + ROSS_PAD]``) and their classes ``lab``; ``counts`` are the class sizes, each 0
-    or at least 2 (classes of one sample dropped beforehand). ``cpos``, ``cval``
-    (n + 2 k n_classes) and ``term`` (n) are work space.
-
-    The k-th in-class neighbour comes from the k nearest class members on each side; the
-    count m of samples strictly within its distance d (p included) is read off the sorted
-    values; p itself counts, the k-th neighbour and ties at distance d do not (as in
-    scikit-learn's ``mutual_info_classif``). The terms are summed in sample order, so the
-    result does not depend on the traversal by class.
-    """
-    base = _class_lists(vp, lab, n, counts, k, cpos, cval)
-    for c in range(counts.shape[0]):
-        nc = counts[c]
-        if nc < 2:
-            continue
-        kk = min(k, nc - 1)
-        const = psi[kk] - psi[nc]
-        # expected samples within d on one side ~ (kk + 1) n / (2 nc): one block usually does
-        block = min(ROSS_PAD, 8 * (1 + int(1.5 * (kk + 1) * n / (2 * nc)) // 8))
-        for i in range(base[c], base[c] + nc):
-            x0 = cval[i]
-            # distance to the kk-th class neighbour: a from the left, kk - a from the right
-            d = cval[i + kk] - x0
-            for a in range(1, kk + 1):
-                d = min(d, max(x0 - cval[i - a], cval[i + kk - a] - x0))
-            # d = 0 (duplicates, jitter off): count the samples equal to x0, as scikit-learn
-            # does (its radius nextafter(d, 0) with <= is < d for d > 0, == 0 for d = 0)
-            d = max(d, SMALLEST)
-            p = cpos[i]
-            j = p + ROSS_PAD
-            term[p] = const - psi[1 + _count_up(vp, j, x0, d, block)
-                                  + _count_down(vp, j, x0, d, block)]
     if n == 0:
         return 0.0
     total = 0.0
     for p in range(n):
-        total += term[p]
+        c = lab[p]
+        kk = kks[c]
+        i = cidx[p]
+        x0 = cval[i]
+        # distance to the kk-th class neighbour: a from the left, kk - a from the right
+        d = cval[i + kk] - x0
+        for a in range(1, kk + 1):
+            d = min(d, max(x0 - cval[i - a], cval[i + kk - a] - x0))
+        # d = 0 (duplicates, jitter off): count the samples equal to x0, as scikit-learn
+        # does (its radius nextafter(d, 0) with <= is < d for d > 0, == 0 for d = 0)
+        d = max(d, SMALLEST)
+        j = p + ROSS_PAD
+        block = blocks[c]
+        total += consts[c] - psi[1 + _count_up(vp, j, x0, d, block)
+                                 + _count_down(vp, j, x0, d, block)]
     return psi[n] + total / n
 
 
@@ -414,13 +405,12 @@ def ross_batch(vals, order, labels, perms, n_classes, k, psi, out):
         u = job // n_shuf
         s = job % n_shuf
         lab = np.empty(n, np.int32)
-        cpos = np.empty(width, np.int64)
+        cidx = np.empty(n, np.int64)
         cval = np.empty(width)
-        term = np.empty(n)
         if n_used == n:
             for p in range(n):
                 lab[p] = plab[s, order[u, p]]
-            out[u, s] = _ross_one(vpad[u], lab, n, kept, k, psi, cpos, cval, term)
+            out[u, s] = _ross_one(vpad[u], lab, n, kept, k, psi, cidx, cval)
         else:
             vp = np.full(n_used + 2 * ROSS_PAD, np.inf)
             vp[:ROSS_PAD] = -np.inf
@@ -431,4 +421,4 @@ def ross_batch(vals, order, labels, perms, n_classes, k, psi, out):
                     lab[j] = c
                     vp[j + ROSS_PAD] = vals[u, p]
                     j += 1
-            out[u, s] = _ross_one(vp, lab, n_used, kept, k, psi, cpos, cval, term)
+            out[u, s] = _ross_one(vp, lab, n_used, kept, k, psi, cidx, cval)
