@@ -217,7 +217,8 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
     thresholds : dict, optional
         Overrides of the decision thresholds (names of ``attractorkit._decide.Settings``).
     max_memory : int
-        Bytes of orbit records held at once; conditions are processed in chunks to fit.
+        Bytes of orbit records held at once; the recorded stages (quick-test window,
+        Lyapunov passes) take the unsettled runs in batches that fit.
     rng : None, int or Generator
     progress : bool
 
@@ -244,19 +245,9 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
         init_scale = check_positive("init_scale", init_scale)
         initial_states = init_scale * rng.standard_normal((n_init, n))
     H0 = eng.prepare_states(model, initial_states, n_cond)
-    per_cond = H0.shape[1] * n_steps * n * 8
-    chunk = max(1, int(max_memory // max(per_cond, 1)))
-    parts = []
-    starts = range(0, n_cond, chunk)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="classify", unit="chunk")
     run = _Run(model, flow, dt, st, n_steps, n_transient, n_check, lyapunov, m_exp,
-               max_extensions, threshold, rng)
-    for c0 in starts:
-        parts.append(run.chunk(X[c0:c0 + chunk], H0[c0:c0 + chunk]))
-    return _assemble(parts, X, n_cond, H0.shape[1], model.time)
+               max_extensions, threshold, rng, max_memory, progress)
+    return _assemble([run.all(X, H0)], X, n_cond, H0.shape[1], model.time)
 
 
 def _settings(thresholds):
@@ -274,80 +265,119 @@ def _settings(thresholds):
 
 
 class _Run:
-    """One classification run over chunks of conditions (settings shared)."""
+    """One classification run (settings shared). Work is batched across conditions: the
+    transient runs for all runs at once; the recorded stages (the quick-test window, the
+    Lyapunov passes) take the runs still unsettled in batches whose records fit
+    ``max_memory``."""
 
     def __init__(self, model, flow, dt, st, n_steps, n_transient, n_check, lyapunov, m_exp,
-                 max_extensions, threshold, rng):
+                 max_extensions, threshold, rng, max_memory, progress):
         self.__dict__.update(locals())
         del self.__dict__["self"]
         self.n_skip = n_steps // 10
         self.T = (n_steps - self.n_skip) * (dt if flow else 1.0)
 
-    def chunk(self, X, H0):
+    def _batches(self, idx, n_rec):
+        n = int(self.model.n_state)
+        size = max(1, int(self.max_memory // max(n_rec * n * 8, 1)))
+        return [idx[k:k + size] for k in range(0, idx.size, size)]
+
+    def all(self, X, H0):
         c, i, n = H0.shape
         B = c * i
         H = H0.reshape(B, n).copy()
         cidx = np.repeat(np.arange(c), i)
         r = _ChunkResult(B, n, self.m_exp)
-        d, settled, region, RA, live = self._transient(H, X, cidx)
-        r.steps[:] = np.where(settled >= 0, settled, self.n_transient)
-        row = np.full(B, -1)
-        row[live] = np.arange(live.size)
-        pending = []
-        for b in range(B):
-            if d[b] >= 0:
-                r.set(b, D.DIVERGENT, conf=1.0, reason=f"left the bounds at step {d[b]}")
-            elif region[b]:
-                r.ev["step_size"][b] = 0.0
-                r.set(b, D.FIXED, conf=1.0, reason="certified attracting fixed point of its "
-                      "linear region", loc=H[b], pts=H[b][None])
-                if self.lyapunov == "all":
-                    pending.append(b)
-            elif row[b] < 0:  # settled before the quick-test window
-                r.ev["step_size"][b] = 0.0
-                r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=H[b],
-                      pts=H[b][None])
-                if self.lyapunov == "all":
-                    pending.append(b)
-            elif RA.shape[1] < 3 or not self._quick(RA[row[b]], r, b):
-                pending.append(b)
-            elif self.lyapunov == "all":
-                pending.append(b)
-        del RA
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=B, desc="classify", unit="run")
+        pending = self._transient_and_quick(H, X, cidx, r)
+        if bar is not None:
+            bar.update(B - len(pending))
         for rnd in range(self.max_extensions + 1):
             if not pending:
                 break
-            pending = self._lyapunov_pass(np.array(pending), X, H, cidx, r,
-                                          last=rnd == self.max_extensions)
+            last = rnd == self.max_extensions
+            again = []
+            for idx in self._batches(np.array(pending), self.n_steps):
+                again += self._lyapunov_pass(idx, X, H, cidx, r, last=last)
+            if bar is not None:
+                bar.update(len(pending) - len(again))
+            pending = again
+        if bar is not None:
+            bar.close()
         r.final[:] = H
         r.final[r.label == D.DIVERGENT] = np.nan  # a stopped run has no final state
         r.match(c, i, self.st)
         return r
 
-    def _transient(self, H, X, cidx):
-        """The transient, in two stages so that only runs still moving keep records: all runs
-        for n_transient - n_check steps, then the runs neither settled nor diverged for the
-        last n_check steps, recorded for the quick tests. H is advanced in place.
+    def _transient_and_quick(self, H, X, cidx, r):
+        """Transient of every run, labels of the runs it settles; returns the runs pending."""
+        d, settled, region, n0 = self._transient(H, X, cidx)
+        r.steps[:] = np.where(settled >= 0, settled, self.n_transient)
+        nA = self.n_transient - n0
+        pending = []
+        for b in range(H.shape[0]):
+            if d[b] >= 0:
+                r.set(b, D.DIVERGENT, conf=1.0, reason=f"left the bounds at step {d[b]}")
+                continue
+            if region[b]:
+                r.ev["step_size"][b] = 0.0
+                r.set(b, D.FIXED, conf=1.0, reason="converges to the attracting fixed point "
+                      "of its linear region", loc=H[b], pts=H[b][None])
+            elif settled[b] >= 0 and settled[b] <= n0:  # before the quick-test window
+                r.ev["step_size"][b] = 0.0
+                r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=H[b],
+                      pts=H[b][None])
+            else:
+                continue
+            if self.lyapunov == "all":
+                pending.append(b)
+        live = np.flatnonzero((d < 0) & ~region & ((settled < 0) | (settled > n0)))
+        # the quick-test window: the runs moving at its start, recorded in batches
+        for idx in self._batches(live, nA):
+            RA = self._window(H, X, cidx, idx, n0, nA, d, settled, region, r)
+            for j, b in enumerate(idx):
+                if d[b] >= 0 or region[b]:
+                    if d[b] >= 0:
+                        r.set(b, D.DIVERGENT, conf=1.0, reason=f"left the bounds at step {d[b]}")
+                    else:
+                        r.ev["step_size"][b] = 0.0
+                        r.set(b, D.FIXED, conf=1.0, reason="converges to the attracting fixed "
+                              "point of its linear region", loc=H[b], pts=H[b][None])
+                    if self.lyapunov == "all" and d[b] < 0:
+                        pending.append(b)
+                elif nA < 3 or not self._quick(RA[j], r, b) or self.lyapunov == "all":
+                    pending.append(b)
+        return pending
 
-        Returns (diverged_at, settled_at, settled by region (bool), records of the second
-        stage, rows of H in the second stage)."""
-        B = H.shape[0]
+    def _transient(self, H, X, cidx):
+        """The first n_transient - n_check transient steps of every run, unrecorded (H
+        advanced in place). Returns (diverged_at, settled_at, settled by region, n0)."""
         nA = min(self.n_check, self.n_transient)
         n0 = self.n_transient - nA
-        kw = dict(flow=self.flow, dt=self.dt, varying=False, settle_tol=self.st.fp_tol)
-        region = np.zeros(B, dtype=bool)
+        region = np.zeros(H.shape[0], dtype=bool)
         _, d, settled = eng.rollout(self.model, H, X, cidx, n0, 0, 1, self.threshold, 0,
-                                    by_region=region, **kw)
-        live = np.flatnonzero((d < 0) & (settled < 0))
-        Hl = H[live]
-        reg = np.zeros(live.size, dtype=bool)
-        RA, dl, sl = eng.rollout(self.model, Hl, X, cidx[live], 0, nA, 1, self.threshold, nA,
-                                 by_region=reg, **kw)
-        H[live] = Hl
-        d[live] = np.where(dl >= 0, dl + n0, -1)
-        settled[live] = np.where(sl >= 0, sl + n0, -1)
-        region[live] = reg
-        return d, settled, region, RA, live
+                                    flow=self.flow, dt=self.dt, varying=False,
+                                    settle_tol=self.st.fp_tol, by_region=region)
+        return d, settled, region, n0
+
+    def _window(self, H, X, cidx, idx, n0, nA, d, settled, region, r):
+        """The last nA transient steps of runs idx, recorded; updates d, settled, region and
+        the steps of the runs in place. Returns the records (idx.size, nA, n)."""
+        Hl = H[idx]
+        reg = np.zeros(idx.size, dtype=bool)
+        RA, dl, sl = eng.rollout(self.model, Hl, X, cidx[idx], 0, nA, 1, self.threshold, nA,
+                                 flow=self.flow, dt=self.dt, varying=False,
+                                 settle_tol=self.st.fp_tol, by_region=reg)
+        H[idx] = Hl
+        d[idx] = np.where(dl >= 0, dl + n0, -1)
+        settled[idx] = np.where(sl >= 0, sl + n0, -1)
+        region[idx] = reg
+        r.steps[idx] = np.where(sl >= 0, sl + n0, self.n_transient)
+        return RA
 
     def _quick(self, R, r, b):
         scale = F.scale_of(R)
@@ -495,6 +525,8 @@ def _same(A, B, chaotic=False):
         if np.linalg.norm(A.mean(0) - B.mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
             return True
     floor = 1e-6 * scale
+    if A.shape[0] == 1 and B.shape[0] == 1:  # two fixed points (what set_overlap would do)
+        return bool(np.linalg.norm(A[0] - B[0]) <= floor)
     if A.shape[0] == 1 or B.shape[0] == 1 or A.shape[0] < 20:
         if A.shape[0] != B.shape[0]:
             return False

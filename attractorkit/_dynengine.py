@@ -18,7 +18,7 @@ from ._validation import as_float_array
 
 DEFAULT_THRESHOLD = 1e6
 REGION_EVERY = 10    # steps between region tests of ReLU runs (see rollout)
-REGION_TOL = 1e-2    # pre-activation deviation / distance to the switching threshold
+REGION_TOL = 0.1     # pre-activation deviation / distance to the switching threshold
 
 
 def check_model_arg(model):
@@ -236,8 +236,8 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
     div = np.full(B, -1, dtype=np.int64)
     cidx = np.ascontiguousarray(cidx, dtype=np.int64)
     spec = kernel_spec(model)
-    out = np.full((B, n_rec, n), np.nan)
     if blas_path(spec) and m <= 32:
+        out = np.empty((B, n_rec, n))  # every record is written, except after a divergence
         if n_transient:
             d0 = rollout(model, H, X, cidx, n_transient, 0, 1, threshold, 0, flow=flow, dt=dt,
                          varying=varying)[1]
@@ -251,8 +251,12 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
             _dyn.vanilla_lyapunov(act, spec.alpha, WhT, Wx, C, Xs, cidx, H, Qrows, n_steps,
                                   n_skip, qr_every, n_windows, threshold, out, logsum, wins,
                                   div, n_blocks(B))
+        for b in np.flatnonzero(div >= 0):  # records from the divergence on: NaN
+            out[b, int(div[b]) - 1:] = np.nan
+        out[d0 >= 0] = np.nan
         div = np.where(d0 >= 0, d0, np.where(div >= 0, div + n_transient, -1))
         return logsum, wins, div, out
+    out = np.full((B, n_rec, n), np.nan)
     if n_rec:
         Hc = H.copy()
         out = rollout(model, Hc, X, cidx, n_transient, n_rec, 1, threshold, n_rec, flow=flow,

@@ -358,31 +358,42 @@ def region_fixed_point(WhT, c, pat, h_out, z_out):
 
 @njit(cache=True)
 def _region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, region_tol,
-                    cache_state, cache_pat, cache_h, cache_z):
-    """Region test of compacted run r at step t (see :func:`_rollout_block`)."""
+                    cache_state, cache_pat, cache_h, cache_z, cache_next):
+    """Region test of compacted run r at step t (see :func:`_rollout_block`). The tested
+    regions are cached per condition in a few slots (state 1 accepted, -1 rejected).
+    Returns the cache slot of the run's certified fixed point, or -1."""
     if changed[r] > t + 1 - region_every:
-        return False
+        return -1
     c = cc[r]
     n = Z.shape[1]
-    hit = cache_state[c] != 0
-    if hit:
+    K = cache_state.shape[1]
+    slot = -1
+    for k in range(K):
+        if cache_state[c, k] == 0:
+            continue
+        same = True
         for i in range(n):
-            if cache_pat[c, i] != P[r, i]:
-                hit = False
+            if cache_pat[c, k, i] != P[r, i]:
+                same = False
                 break
-    if not hit:
-        cache_pat[c, :] = P[r]
-        ok = region_fixed_point(WhT, C[c], P[r], cache_h[c], cache_z[c])
-        cache_state[c] = 1 if ok else -1
-    if cache_state[c] != 1:
-        return False
+        if same:
+            slot = k
+            break
+    if slot < 0:
+        slot = cache_next[c]
+        cache_next[c] = (slot + 1) % K
+        cache_pat[c, slot, :] = P[r]
+        ok = region_fixed_point(WhT, C[c], P[r], cache_h[c, slot], cache_z[c, slot])
+        cache_state[c, slot] = 1 if ok else -1
+    if cache_state[c, slot] != 1:
+        return -1
     dev = 0.0
     for i in range(n):
-        zs = cache_z[c, i]
+        zs = cache_z[c, slot, i]
         dev = max(dev, abs(Z[r, i] + C[c, i] - zs) / abs(zs))
     settle = dev <= region_tol and dev < prevdev[r]
     prevdev[r] = dev
-    return settle
+    return slot if settle else -1
 
 
 @njit(cache=True)
@@ -418,10 +429,12 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
     changed = np.zeros(nr, dtype=np.int64)
     prevdev = np.full(nr, np.inf)
     leave = np.zeros(nr, dtype=np.bool_)
-    cache_state = np.zeros(ncond, dtype=np.int8)
-    cache_pat = np.zeros((ncond, n), dtype=np.bool_)
-    cache_h = np.zeros((ncond, n))
-    cache_z = np.zeros((ncond, n))
+    K = 4  # cached regions per condition
+    cache_state = np.zeros((ncond, K), dtype=np.int8)
+    cache_pat = np.zeros((ncond, K, n), dtype=np.bool_)
+    cache_h = np.zeros((ncond, K, n))
+    cache_z = np.zeros((ncond, K, n))
+    cache_next = np.zeros(ncond, dtype=np.int64)
     for b in range(B):
         diverged_at[b] = -1
         settled_at[b] = -1
@@ -451,11 +464,15 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
         gone = 0
         if region and (t + 1) % region_every == 0:
             for r in range(na):
-                leave[r] = alive[r] and _region_settled(
-                    WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, region_tol,
-                    cache_state, cache_pat, cache_h, cache_z)
-                if leave[r]:  # copy now: a later run of the condition may refill the cache
-                    H[rows[r], :] = cache_h[cc[r]]
+                leave[r] = False
+                if not alive[r]:
+                    continue
+                slot = _region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every,
+                                       region_tol, cache_state, cache_pat, cache_h, cache_z,
+                                       cache_next)
+                if slot >= 0:  # copy now: a later run of the condition may refill the slot
+                    H[rows[r], :] = cache_h[cc[r], slot]
+                    leave[r] = True
                     gone += 1
         if not check and dead == 0 and gone == 0:
             continue
