@@ -316,18 +316,27 @@ def _count_down(vp, j, x0, d, block):
             return total
 
 
-@njit(cache=True)
-def _ross_one(vp, lab, n, counts, k, psi, cidx, cval):
-    """Ross (2014) estimate for the n samples of padded sorted values ``vp`` (sample p at
-    ``vp[p + ROSS_PAD]``) and their classes ``lab``; ``counts`` are the class sizes, each 0
-    or at least 2 (classes of one sample dropped beforehand). ``cidx`` (n) and ``cval``
-    (n + 2 k n_classes) are work space.
+@njit(cache=True, inline="always")
+def _kth_distance(cval, i, x0, kk):
+    """Distance from x0 = cval[i] to its kk-th neighbour in the sorted run ``cval``: the
+    smallest over a of max(distance of the a-th on the left, of the (kk - a)-th on the right).
+    kk = 3 (the default k) is written out: a shallow min/max tree, 15% faster per sample than
+    the loop."""
+    if kk == 3:
+        left1, left2, left3 = x0 - cval[i - 1], x0 - cval[i - 2], x0 - cval[i - 3]
+        right1, right2, right3 = cval[i + 1] - x0, cval[i + 2] - x0, cval[i + 3] - x0
+        return min(min(right3, max(left1, right2)), min(max(left2, right1), left3))
+    d = cval[i + kk] - x0
+    for a in range(1, kk + 1):
+        d = min(d, max(x0 - cval[i - a], cval[i + kk - a] - x0))
+    return d
 
-    The values of each class are gathered contiguously (with k values -inf / +inf around
-    them), so the k-th in-class neighbour of p comes from the k nearest class members on each
-    side; the count m of samples strictly within its distance d (p included, the k-th
-    neighbour and ties at distance d not, as in scikit-learn) is read off the sorted values.
-    """
+
+@njit(cache=True)
+def _class_runs(vp, lab, n, counts, k, psi, cidx, cval):
+    """Gather the values of each class into a contiguous sorted run of ``cval`` with k values
+    -inf / +inf around it; sample p lands at ``cval[cidx[p]]``. Returns per class kk (the
+    neighbour rank used), psi(kk) - psi(n_c) and the block length of the neighbour counts."""
     n_classes = counts.shape[0]
     fill = np.empty(n_classes, np.int64)
     kks = np.empty(n_classes, np.int64)
@@ -352,25 +361,35 @@ def _ross_one(vp, lab, n, counts, k, psi, cidx, cval):
         cidx[p] = i
         cval[i] = vp[p + ROSS_PAD]
         fill[c] = i + 1
+    return kks, consts, blocks
+
+
+@njit(cache=True)
+def _ross_one(vp, lab, n, counts, k, psi, cidx, cval):
+    """Ross (2014) estimate for the n samples of padded sorted values ``vp`` (sample p at
+    ``vp[p + ROSS_PAD]``) and their classes ``lab``; ``counts`` are the class sizes, each 0
+    or at least 2 (classes of one sample dropped beforehand). ``cidx`` (n) and ``cval``
+    (n + 2 k n_classes) are work space.
+
+    The k-th in-class neighbour of p comes from the k nearest members of its class run on
+    each side; the count m of samples strictly within its distance d (p included, the k-th
+    neighbour and ties at distance d not, as in scikit-learn) is read off the sorted values.
+    Samples are visited in sorted order, the order in which the terms are summed.
+    """
     if n == 0:
         return 0.0
+    kks, consts, blocks = _class_runs(vp, lab, n, counts, k, psi, cidx, cval)
     total = 0.0
     for p in range(n):
         c = lab[p]
-        kk = kks[c]
         i = cidx[p]
         x0 = cval[i]
-        # distance to the kk-th class neighbour: a from the left, kk - a from the right
-        d = cval[i + kk] - x0
-        for a in range(1, kk + 1):
-            d = min(d, max(x0 - cval[i - a], cval[i + kk - a] - x0))
         # d = 0 (duplicates, jitter off): count the samples equal to x0, as scikit-learn
         # does (its radius nextafter(d, 0) with <= is < d for d > 0, == 0 for d = 0)
-        d = max(d, SMALLEST)
+        d = max(_kth_distance(cval, i, x0, kks[c]), SMALLEST)
         j = p + ROSS_PAD
-        block = blocks[c]
-        total += consts[c] - psi[1 + _count_up(vp, j, x0, d, block)
-                                 + _count_down(vp, j, x0, d, block)]
+        total += consts[c] - psi[1 + _count_up(vp, j, x0, d, blocks[c])
+                                 + _count_down(vp, j, x0, d, blocks[c])]
     return psi[n] + total / n
 
 
