@@ -24,6 +24,7 @@ from ._kernels import newton as _nk
 from ._relu_exact import relu_drives, relu_spec
 from ._results import Result
 from ._stability import LABELS, classify_spectra
+from ._threads import one_blas_thread
 from ._validation import as_rng, check_int, check_positive
 
 __all__ = ["Cycles", "find_cycles"]
@@ -138,7 +139,8 @@ def _exact_sequences(model, X, H, cond, p, n_refine=10):
             break
         Pn, cn = np.ascontiguousarray(P[new], dtype=np.uint8), np.ascontiguousarray(cond[new])
         Hs, solved = np.empty((len(new), W.shape[0])), np.zeros(len(new), bool)
-        _nk.relu_sequence_points(W, C, spec.alpha, Pn, cn, Hs, solved)
+        with one_blas_thread():   # prange over sequences, LAPACK inside
+            _nk.relu_sequence_points(W, C, spec.alpha, Pn, cn, Hs, solved)
         Hs[~solved] = 0.0
         orb = _orbits(model, Hs, X[cn], p)[:, :p]
         Z = np.einsum("bpj,ij->bpi", orb, W) + C[cn][:, None, :]

@@ -8,7 +8,6 @@ and linear stability, returned as one :class:`FixedPoints`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import warnings
 
@@ -242,7 +241,8 @@ def enumerate_relu_fixed_points(model, inputs=None) -> FixedPoints:
     cond = np.repeat(np.arange(K), 2**n)
     C = relu_drives(spec, X)
     H, solved = np.empty((P.shape[0], n)), np.zeros(P.shape[0], bool)
-    _nk.relu_region_fixed_points(spec.Wh[0], C, P, cond, H, solved)
+    with one_blas_thread():
+        _nk.relu_region_fixed_points(spec.Wh[0], C, P, cond, H, solved)
     good = solved & _consistent(spec, C, H, cond, P.astype(bool))[0]
     return _build(model, X, H[good], cond[good], exact=np.ones(int(good.sum()), bool),
                   iters=np.zeros(int(good.sum()), np.int64), tol=1e-10, method="enumerate",
@@ -307,18 +307,7 @@ def _build(model, X, H, cond, *, exact, iters, tol, method, tol_unique, dedup, d
     )
 
 
-def _one_blas_thread_inside(fn):
-    """Run ``fn`` with single-threaded BLAS: its kernels parallelise over points (``prange``)
-    and call LAPACK inside, where nested BLAS threads halve the speed on a small machine."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with one_blas_thread():
-            return fn(*args, **kwargs)
-    return wrapper
-
-
 # -- the one call ----------------------------------------------------------------------------------
-@_one_blas_thread_inside
 def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, noise=0.0,
                       method="newton", tol=1e-10, tol_q=1e-12, max_iter=None, exact="auto",
                       tol_unique=None, deduplicate=True, delta=1e-8, n_modes=3, lr=0.05,

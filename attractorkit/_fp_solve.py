@@ -16,6 +16,7 @@ import numpy as np
 from ._errors import ValidationError
 from ._kernels import newton as _nk
 from ._model import KernelSpec, is_model
+from ._threads import one_blas_thread
 from ._validation import as_float_array
 
 __all__ = [
@@ -181,9 +182,10 @@ def solve_points(model, H0, X, *, period=1, tol=1e-10, max_iter=100, max_norm=1e
     iters, status = np.zeros(B, np.int64), np.zeros(B, np.int64)
     spec = kernel_of(model)
     if spec is not None:
-        _nk.newton_batch(*spec.args, np.ascontiguousarray(H0), np.ascontiguousarray(X),
-                         int(period), is_map, float(tol), int(max_iter), float(max_norm),
-                         H, q, resid, iters, status)
+        with one_blas_thread():   # the kernel's prange over points calls LAPACK
+            _nk.newton_batch(*spec.args, np.ascontiguousarray(H0), np.ascontiguousarray(X),
+                             int(period), is_map, float(tol), int(max_iter), float(max_norm),
+                             H, q, resid, iters, status)
         return H, q, resid, iters, status
     chunk = max(1, _CHUNK_BYTES // (8 * n * n * max(2, period)))
     for s in range(0, B, chunk):

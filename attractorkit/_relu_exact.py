@@ -12,6 +12,7 @@ import numpy as np
 
 from ._fp_solve import kernel_of
 from ._kernels import newton as _nk
+from ._threads import one_blas_thread
 
 __all__ = ["relu_spec", "relu_drives", "consistent", "relu_exact_points", "RegionCache"]
 
@@ -98,7 +99,8 @@ def relu_exact_points(model, X, H, cond, *, n_refine=10, cache=None):
             Pn = np.ascontiguousarray(P[idx], dtype=np.uint8)
             cn = np.ascontiguousarray(cond[idx])
             Hs, solved = np.empty((idx.size, W.shape[0])), np.zeros(idx.size, bool)
-            _nk.relu_region_fixed_points(W, C, Pn, cn, Hs, solved)
+            with one_blas_thread():   # prange over regions, LAPACK inside
+                _nk.relu_region_fixed_points(W, C, Pn, cn, Hs, solved)
             good, actual = consistent(spec, C, Hs, cn, Pn.astype(bool))
             for j, k in enumerate(new):
                 if solved[j] and good[j]:
