@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -419,7 +421,7 @@ class _Run:
             return self._judge_all(idx, X, cidx, r, lam, se, dB, RB, last)
 
     def _judge_all(self, idx, X, cidx, r, lam, se, dB, RB, last):
-        again = []
+        todo = []
         for j, b in enumerate(idx):
             r.steps[b] += self.n_steps
             if dB[j] >= 0:
@@ -432,10 +434,21 @@ class _Run:
                 if lam[j][0] > band:
                     r.set(b, D.UNDETERMINED, reason="settled orbit but lambda1 > 0")
                 continue
-            if self._judge(RB[j], X[cidx[b], 0], lam[j], se[j], r, b) or last:
-                continue
-            again.append(b)
-        return again
+            todo.append((j, b))
+
+        def judge(item):
+            j, b = item
+            return self._judge(RB[j], X[cidx[b], 0], lam[j], se[j], r, b)
+
+        # the runs' evidence is independent (each fills its own rows of r) and mostly LAPACK,
+        # sorting and distance code that releases the GIL: one worker thread per core
+        workers = min(len(todo), os.cpu_count() or 1)
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as ex:
+                done = list(ex.map(judge, todo))
+        else:
+            done = [judge(item) for item in todo]
+        return [b for (_, b), ok in zip(todo, done) if not (ok or last)]
 
     def _judge(self, R, x, lam, se, r, b):
         """Gather evidence and decide; False when the run should be extended."""
@@ -504,12 +517,21 @@ class _ChunkResult:
         for cc in range(c):
             rows = range(cc * i, (cc + 1) * i)
             reps = []  # (row of the representative, id)
+            memo = {}  # per-run scale, spread, median nearest-neighbour distance
             for b in rows:
                 if self.label[b] == D.DIVERGENT or self.pts[b] is None:
                     continue
                 for rep, aid in reps:
-                    if self.label[rep] == self.label[b] and _same(self.pts[rep], self.pts[b],
-                                                                  self.label[b] == D.CHAOTIC):
+                    if self.label[rep] != self.label[b]:
+                        continue
+                    A, P = self.pts[rep], self.pts[b]
+                    if A.shape[0] == 1 and P.shape[0] == 1 and self.label[b] != D.CHAOTIC:
+                        same = bool(np.linalg.norm(A[0] - P[0]) <= 1e-6 * max(
+                            F.scale_of(A), F.scale_of(P)))  # _same on two fixed points
+                    else:
+                        same = _same(A, P, self.label[b] == D.CHAOTIC, _facts(memo, rep, A),
+                                     _facts(memo, b, P))
+                    if same:
                         self.ids[b] = aid
                         break
                 else:
@@ -517,10 +539,24 @@ class _ChunkResult:
                     reps.append((b, len(reps)))
 
 
-def _same(A, B, chaotic=False):
-    scale = max(F.scale_of(A), F.scale_of(B))
+def _facts(memo, b, P):
+    """(scale, spread, median nearest-neighbour distance or None) of point set P, cached."""
+    if b not in memo:
+        nn = None
+        if P.shape[0] >= 2:
+            from scipy.spatial import cKDTree
+
+            nn = float(np.median(cKDTree(P).query(P, k=2)[0][:, 1]))
+        memo[b] = (F.scale_of(P), F.spread_of(P), nn)
+    return memo[b]
+
+
+def _same(A, B, chaotic=False, fa=None, fb=None):
+    fa = _facts({}, 0, A) if fa is None else fa
+    fb = _facts({}, 0, B) if fb is None else fb
+    scale = max(fa[0], fb[0])
     if chaotic:  # samples of a high-dimensional chaotic set are sparse: compare their moments
-        sa, sb = F.spread_of(A), F.spread_of(B)
+        sa, sb = fa[1], fb[1]
         s = max(sa, sb, 1e-300)
         if np.linalg.norm(A.mean(0) - B.mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
             return True
@@ -531,13 +567,7 @@ def _same(A, B, chaotic=False):
         if A.shape[0] != B.shape[0]:
             return False
         return F.set_overlap(A, B, floor) >= 1.0
-    from scipy.spatial import cKDTree
-
-    nn = []
-    for P in (A, B):
-        d = cKDTree(P).query(P, k=2)[0][:, 1]
-        nn.append(np.median(d))
-    eps = max(3.0 * max(nn), 0.1 * max(F.spread_of(A), F.spread_of(B)), floor)
+    eps = max(3.0 * max(fa[2], fb[2]), 0.1 * max(fa[1], fb[1]), floor)
     return F.set_overlap(A, B, eps) >= 0.8
 
 

@@ -197,3 +197,26 @@ def test_relu_runs_settle_by_region_and_a_saddle_is_not_certified():
     sad = VanillaRNN(np.diag([0.5, 1.5]), np.eye(2), activation="relu")
     s = ak.classify_attractors(sad, [[0.5, -0.5]], initial_states=[[3.0, 1.0]], rng=0)
     assert s.label[0, 0] == "fixed_point" and s.reason[0, 0] == "step below tolerance"
+
+
+def test_fast_evidence_matches_the_feature_reference():
+    from attractorkit import _evidence as E
+    from attractorkit import _features as F
+
+    rng = np.random.default_rng(3)
+    th = 2 * np.pi * np.mod(0.1 + np.arange(1000) * (np.sqrt(5) - 1) / 2, 1.0)  # a rotation
+    curve = np.c_[np.cos(th), 0.5 * np.sin(th), 0.05 * np.cos(2 * th)] @ rng.standard_normal(
+        (3, 20))
+    noise = rng.standard_normal((1000, 6))
+    for P in (curve, noise):
+        ref, fast = F.curve_test(P), E.curve_test(P)
+        assert ref["connected"] == fast["connected"]
+        for key in ("ring_cv", "gap_ratio"):
+            np.testing.assert_allclose(fast[key], ref[key], rtol=1e-6)
+        # rank statistics: near-tied angles may swap order between eigensolvers (the
+        # thresholds on them are >= 0.02 and rational_tol 2e-5 on distances of ~1e-2)
+        for key in ("rotation", "shift_spread"):
+            np.testing.assert_allclose(fast[key], ref[key], atol=1e-4)
+        assert E.correlation_dimension(P) == F.correlation_dimension(P)
+    assert E.curve_test(curve[:10])["connected"] is False
+    assert np.isnan(E.correlation_dimension(curve[:20]))
