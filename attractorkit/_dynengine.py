@@ -156,10 +156,22 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
         act = _cells.ACTIVATION_CODES[spec.activation]
         every = REGION_EVERY if settle_tol > 0 and region_applies(spec, varying) else 0
         flags = np.zeros(B, dtype=np.bool_)
+        nb = n_blocks(B)
+        # blocks of alternating conditions: runs that settle late cluster in neighbouring
+        # conditions, and a block holding all of them would leave the other threads idle
+        perm = np.argsort(cidx % nb, kind="stable") if nb > 1 and settle_tol > 0 else None
+        Hb, cb, ob = (H, cidx, out) if perm is None else (
+            H[perm], np.ascontiguousarray(cidx[perm]), np.empty_like(out))
+        db, sb = np.empty_like(div), np.empty_like(settled)
         with threadpool_limits(1, user_api="blas"):
-            _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps,
-                                 stride, threshold, out, div, n_blocks(B), float(settle_tol),
-                                 int(check_every), settled, every, REGION_TOL, flags)
+            _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cb, Hb, n_transient, n_steps,
+                                 stride, threshold, ob, db, nb, float(settle_tol),
+                                 int(check_every), sb, every, REGION_TOL, flags)
+        if perm is None:
+            div[:], settled[:] = db, sb
+        else:
+            H[perm], out[perm], div[perm], settled[perm] = Hb, ob, db, sb
+            flags[perm] = flags.copy()
         if by_region is not None:
             by_region[:] = flags
     elif spec is not None:
