@@ -7,8 +7,8 @@ Throughput, N = 250, one torch thread, measured in the same process:
 - RL: environment steps per second while acting (the rollout of a PPO update) and during whole
   PPO updates (rollout + 4 epochs of minibatch BPTT), versus the same network acting in
   NeuroGym's Gymnasium ContextDecisionMaking env one step at a time (one forward per step);
-- SL: trials per second of whole training updates (sample 32 trials, then `train_sl.update`:
-  pack, forward, backward, gradient clipping, Adam),
+- SL: trials per second of whole training updates (32 fresh trials from `train_sl.batches`,
+  then `train_sl.update`: pack, forward, backward, gradient clipping, Adam),
   versus the same update with the trials collected by stepping NeuroGym's env one step at a
   time (one network step per env step, the loss accumulated along the way);
 - the share of the time spent in the network (forward, backward, optimiser).
@@ -29,6 +29,7 @@ import torch
 from attractorkit.reference_models.networks import ReLURNN
 from attractorkit.reference_models.task import ContextDecisionMaking
 from attractorkit.reference_models.train_rl import gae, ppo_loss, rollout
+from attractorkit.reference_models.train_sl import batches as sl_batches
 from attractorkit.reference_models.train_sl import update as sl_update
 from attractorkit.reference_models.training import TrainConfig, adam, train
 from torch.nn import functional as F
@@ -119,10 +120,10 @@ def ours_sl(seconds, batch=32):
     task = ContextDecisionMaking("default")
     net = ReLURNN(task.n_input, N, 3, seed=0)
     opt, cfg = adam(net, 1e-4), TrainConfig(paradigm="sl")
-    rng = np.random.default_rng(0)
+    source = sl_batches(task, batch, np.random.default_rng(0))  # as train_sl.run samples
     trials, t_net, t0 = 0, 0.0, clock()
     while clock() - t0 < seconds:
-        b = task.sample(batch, rng)
+        b = next(source)
         t1 = clock()
         sl_update(net, opt, b, cfg)
         t_net += clock() - t1

@@ -59,18 +59,21 @@ class PackedTrials:
             raise ValidationError(f"n_steps: expected >= the longest trial ({longest}), "
                                   f"received {n_steps!r}")
         order = np.argsort(-lengths, kind="stable")
-        running = lengths[order][None, :] > np.arange(longest)[:, None]  # (step, sorted trial)
+        running = lengths[order] > np.arange(longest)[:, None]  # (step, sorted trial)
         step, rank = np.nonzero(running)  # row-major: time-major, longest trial first
-        sizes = running.sum(1)
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        sizes = np.count_nonzero(running, axis=1)
+        offsets = np.zeros(longest + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
         later = step > 0
         self.lengths = lengths.astype(np.int64)
         self.n_trials, self.n_steps, self.n_rows = lengths.size, T, int(offsets[-1])
-        self.batch_sizes = tuple(int(s) for s in sizes)
-        self.offsets = tuple(int(o) for o in offsets)
+        self.batch_sizes = tuple(sizes.tolist())
+        self.offsets = tuple(offsets.tolist())
         self._index = order[rank] * T + step
-        self.index = torch.from_numpy(self._index).to(device)
-        self.prev = torch.from_numpy(offsets[step[later] - 1] + rank[later]).to(device)
+        self.index = torch.from_numpy(self._index)
+        self.prev = torch.from_numpy(offsets[step[later] - 1] + rank[later])
+        if torch.device(device).type != "cpu":
+            self.index, self.prev = self.index.to(device), self.prev.to(device)
 
     def pack(self, x):
         """Rows (R, ...) of a padded tensor or array (B, T, ...), of the same kind."""
@@ -96,13 +99,11 @@ class _PackedReLURNN(torch.autograd.Function):
     def forward(ctx, x, U, W, b, packing):
         H = torch.addmm(b, x, U.T)  # the input drive of every step in one product
         Wt = W.T.contiguous()  # row-major right operand: ~10% faster small products
-        sizes, off = packing.batch_sizes, packing.offsets
-        H[:sizes[0]].relu_()
-        for t in range(1, len(sizes)):
-            n, o, po = sizes[t], off[t], off[t - 1]
-            block = H[o:o + n]
-            block.addmm_(H[po:po + n], Wt)
-            block.relu_()
+        blocks = H.split(packing.batch_sizes)  # views: the rows of each step
+        prev = blocks[0].relu_()
+        for block in blocks[1:]:
+            block.addmm_(prev[:block.shape[0]], Wt)
+            prev = block.relu_()
         ctx.save_for_backward(x, U, W, H)
         ctx.packing = packing
         return H
@@ -111,19 +112,17 @@ class _PackedReLURNN(torch.autograd.Function):
     def backward(ctx, dH):
         x, U, W, H = ctx.saved_tensors
         packing = ctx.packing
-        sizes, off = packing.batch_sizes, packing.offsets
         G = dH.clone(memory_format=torch.contiguous_format)  # becomes delta, step by step
+        g_blocks, h_blocks = G.split(packing.batch_sizes), H.split(packing.batch_sizes)
         relu_grad = torch.ops.aten.threshold_backward.grad_input
-        for t in range(len(sizes) - 1, -1, -1):
-            n, o = sizes[t], off[t]
-            delta = G[o:o + n]
-            relu_grad(delta, H[o:o + n], 0, grad_input=delta)  # delta_t, in place
-            if t:
-                G[off[t - 1]:off[t - 1] + n].addmm_(delta, W)  # into dL/dh_{t-1}
+        for t in range(len(g_blocks) - 1, -1, -1):
+            delta = g_blocks[t]
+            relu_grad(delta, h_blocks[t], 0, grad_input=delta)  # delta_t, in place
+            if t:  # into dL/dh_{t-1} of the trials still running at t
+                g_blocks[t - 1][:delta.shape[0]].addmm_(delta, W)
         dx = dU = dW = db = None
-        n0 = sizes[0]
-        if ctx.needs_input_grad[2]:
-            dW = G[n0:].T @ H[packing.prev]  # sum over all steps in one product
+        if ctx.needs_input_grad[2]:  # sum over all steps in one product
+            dW = G[packing.batch_sizes[0]:].T @ H[packing.prev]
         if ctx.needs_input_grad[1]:
             dU = (x.T @ G).T  # (250 x R) @ (R x 7) is ~5x slower in this order
         if ctx.needs_input_grad[3]:

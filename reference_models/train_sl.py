@@ -10,13 +10,15 @@ evaluation, checkpoints, stopping) lives in :mod:`.training`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch.nn import functional as F
 
 from .packed import PackedTrials
-from .task import DECISION
+from .task import DECISION, TrialBatch
 
-__all__ = ["run", "update", "sl_loss"]
+__all__ = ["run", "batches", "update", "sl_loss"]
 
 
 def sl_loss(logits: torch.Tensor, targets: torch.Tensor, period: torch.Tensor,
@@ -34,6 +36,19 @@ def sl_loss(logits: torch.Tensor, targets: torch.Tensor, period: torch.Tensor,
     return (ce * w).sum() / w.sum()
 
 
+def batches(task, n_trials: int, rng, *, per_call: int = 8):
+    """Endless batches of ``n_trials`` fresh trials (TrialBatch), sampled ``per_call`` batches
+    at a time: one vectorised call instead of eight amortises numpy's per-call cost (about 7%
+    of an update at N = 250). Each batch is still ``n_trials`` fresh i.i.d. trials; only the
+    order of the random draws differs from sampling batch by batch. A batch is padded to its
+    chunk's longest trial, which packing ignores."""
+    names = [f.name for f in dataclasses.fields(TrialBatch)]
+    while True:
+        chunk = task.sample(n_trials * per_call, rng)
+        for i in range(0, chunk.n_trials, n_trials):
+            yield TrialBatch(**{k: getattr(chunk, k)[i:i + n_trials] for k in names})
+
+
 def update(net, optimizer, batch, config, device="cpu") -> float:
     """One Adam step on the weighted cross-entropy of ``batch`` (a TrialBatch); the loss."""
     packing = PackedTrials(batch.lengths, batch.observations.shape[1], device=device)
@@ -49,8 +64,9 @@ def update(net, optimizer, batch, config, device="cpu") -> float:
 
 
 def run(config, session) -> None:
-    """The SL loop: sample whole trials, one Adam step on the weighted cross-entropy."""
+    """The SL loop: fresh whole trials, one Adam step on the weighted cross-entropy."""
+    trials = batches(session.task, config.batch_trials, session.rng_train)
     for _ in session.updates():
-        batch = session.task.sample(config.batch_trials, session.rng_train)
+        batch = next(trials)
         loss = update(session.net, session.optimizer, batch, config, session.device)
         session.record(loss, batch.n_trials, batch.n_steps)

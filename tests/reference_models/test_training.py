@@ -10,7 +10,7 @@ from attractorkit.reference_models import cli
 from attractorkit.reference_models.networks import ReLURNN
 from attractorkit.reference_models.task import ContextDecisionMaking, TaskConfig
 from attractorkit.reference_models.train_rl import gae, ppo_loss, rollout
-from attractorkit.reference_models.train_sl import sl_loss, update
+from attractorkit.reference_models.train_sl import batches, sl_loss, update
 from attractorkit.reference_models.training import TrainConfig, load_checkpoint, train
 
 from attractorkit import ValidationError
@@ -266,3 +266,18 @@ def test_packed_rollout_draws_and_ppo_loss_match_the_padded_computation():
     refs = torch.autograd.grad(ref, list(net.parameters()))
     for (name, _), a, b in zip(net.named_parameters(), grads, refs):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_sl_batches_are_slices_of_one_vectorised_sample():
+    task = ContextDecisionMaking("default")
+    source = batches(task, 5, np.random.default_rng(4), per_call=3)
+    got = [next(source) for _ in range(4)]  # the 4th comes from a second chunk
+    rng = np.random.default_rng(4)
+    chunks = [task.sample(15, rng), task.sample(15, rng)]
+    for i, b in enumerate(got):
+        ref = chunks[i // 3]
+        sl = slice(5 * (i % 3), 5 * (i % 3) + 5)
+        assert b.n_trials == 5 and b.n_steps == int(ref.mask[sl].sum())
+        for name in ("observations", "targets", "period", "mask", "lengths", "ground_truth",
+                     "context", "direction", "coherence"):
+            np.testing.assert_array_equal(getattr(b, name), getattr(ref, name)[sl], name)
