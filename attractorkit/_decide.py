@@ -101,6 +101,11 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
         band = zero_band(lam, se, T, st)
         ev["zero_band"][i] = band[0]
         ev["n_zero"][i] = int(np.sum(np.abs(lam) <= band))
+    if not flow:  # coordinates constant over the record (e.g. silent ReLU units) carry no
+        # geometry: the distances and principal axes below are the same without them
+        moving = np.ptp(X, axis=0) > 0
+        if moving.sum() >= 2 and not moving.all():
+            X = X[:, moving]
     P, times, rate = orbit_sequence(model, X, flow, dt, st, x)
     ev["crossing_rate"][i] = rate
     ev["n_section_points"][i] = P.shape[0]
