@@ -515,12 +515,16 @@ class _ChunkResult:
     def match(self, c, i, st):
         """Attractor ids per condition: same label and overlapping point sets."""
         for cc in range(c):
-            rows = range(cc * i, (cc + 1) * i)
+            rows = [b for b in range(cc * i, (cc + 1) * i)
+                    if self.label[b] != D.DIVERGENT and self.pts[b] is not None]
+            sets = [self.pts[b] for b in rows if self.pts[b].shape[0] > 1]
+            keep = None  # coordinates constant over all the condition's sets carry no distance
+            if sets:
+                moving = np.ptp(np.concatenate(sets), axis=0) > 0
+                keep = moving if 0 < moving.sum() < moving.size else None
             reps = []  # (row of the representative, id)
-            memo = {}  # per-run scale, spread, median nearest-neighbour distance
+            memo = {}  # per-run facts (scale, spread, nearest-neighbour spacing, KD-tree)
             for b in rows:
-                if self.label[b] == D.DIVERGENT or self.pts[b] is None:
-                    continue
                 for rep, aid in reps:
                     if self.label[rep] != self.label[b]:
                         continue
@@ -529,8 +533,8 @@ class _ChunkResult:
                         same = bool(np.linalg.norm(A[0] - P[0]) <= 1e-6 * max(
                             F.scale_of(A), F.scale_of(P)))  # _same on two fixed points
                     else:
-                        same = _same(A, P, self.label[b] == D.CHAOTIC, _facts(memo, rep, A),
-                                     _facts(memo, b, P))
+                        same = _same(A, P, self.label[b] == D.CHAOTIC,
+                                     _facts(memo, rep, A, keep), _facts(memo, b, P, keep))
                     if same:
                         self.ids[b] = aid
                         break
@@ -539,16 +543,25 @@ class _ChunkResult:
                     reps.append((b, len(reps)))
 
 
-def _facts(memo, b, P):
-    """(scale, spread, median nearest-neighbour distance or None) of point set P, cached."""
+def _facts(memo, b, P, keep=None):
+    """(scale, spread, median nearest-neighbour distance, KD-tree, points) of the point set P
+    (points and tree on the coordinates ``keep``), cached in memo under b."""
     if b not in memo:
-        nn = None
-        if P.shape[0] >= 2:
-            from scipy.spatial import cKDTree
+        from scipy.spatial import cKDTree
 
-            nn = float(np.median(cKDTree(P).query(P, k=2)[0][:, 1]))
-        memo[b] = (F.scale_of(P), F.spread_of(P), nn)
+        Y = P if keep is None or P.shape[0] == 1 else np.ascontiguousarray(P[:, keep])
+        tree = cKDTree(Y)
+        nn = float(np.median(tree.query(Y, k=2)[0][:, 1])) if P.shape[0] >= 2 else None
+        memo[b] = (F.scale_of(P), F.spread_of(Y), nn, tree, Y)
     return memo[b]
+
+
+def _overlap(fa, fb, eps):
+    """:func:`_features.set_overlap` on cached trees."""
+    A, B = fa[4], fb[4]
+    ha = np.mean(fb[3].query(A, k=1, distance_upper_bound=eps)[0] <= eps)
+    hb = np.mean(fa[3].query(B, k=1, distance_upper_bound=eps)[0] <= eps)
+    return float(min(ha, hb))
 
 
 def _same(A, B, chaotic=False, fa=None, fb=None):
@@ -558,7 +571,7 @@ def _same(A, B, chaotic=False, fa=None, fb=None):
     if chaotic:  # samples of a high-dimensional chaotic set are sparse: compare their moments
         sa, sb = fa[1], fb[1]
         s = max(sa, sb, 1e-300)
-        if np.linalg.norm(A.mean(0) - B.mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
+        if np.linalg.norm(fa[4].mean(0) - fb[4].mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
             return True
     floor = 1e-6 * scale
     if A.shape[0] == 1 and B.shape[0] == 1:  # two fixed points (what set_overlap would do)
@@ -568,7 +581,7 @@ def _same(A, B, chaotic=False, fa=None, fb=None):
             return False
         return F.set_overlap(A, B, floor) >= 1.0
     eps = max(3.0 * max(fa[2], fb[2]), 0.1 * max(fa[1], fb[1]), floor)
-    return F.set_overlap(A, B, eps) >= 0.8
+    return _overlap(fa, fb, eps) >= 0.8
 
 
 def _assemble(parts, X, n_cond, n_init, time):
