@@ -14,9 +14,9 @@ from threadpoolctl import threadpool_limits
 from . import _decide as D
 from . import _dynengine as eng
 from . import _features as F
-from ._errors import ValidationError
 from ._lyapunov import package
 from ._results import Result
+from ._runs import RunResults
 from ._validation import as_rng, check_choice, check_int, check_positive
 
 __all__ = ["classify_attractors", "Attractors"]
@@ -240,7 +240,7 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
     max_memory = check_int("max_memory", max_memory, minimum=1)
     m_exp = min(n, 4 if flow else 3) if n_exponents is None else check_int(
         "n_exponents", n_exponents, minimum=1, maximum=n)
-    st = _settings(thresholds)
+    st = D.settings(thresholds)
     rng = as_rng(rng)
     X, n_cond, _ = eng.prepare_inputs(model, inputs, None, allow_varying=False)
     if initial_states is None:
@@ -250,20 +250,6 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
     run = _Run(model, flow, dt, st, n_steps, n_transient, n_check, lyapunov, m_exp,
                max_extensions, threshold, rng, max_memory, progress)
     return _assemble([run.all(X, H0)], X, n_cond, H0.shape[1], model.time)
-
-
-def _settings(thresholds):
-    st = D.Settings()
-    if thresholds is None:
-        return st
-    if not isinstance(thresholds, dict):
-        raise ValidationError(f"thresholds: expected a dict, received {type(thresholds).__name__}")
-    names = {f.name for f in dataclasses.fields(st)}
-    for k, v in thresholds.items():
-        if k not in names:
-            raise ValidationError(f"thresholds: unknown name {k!r}; known: {sorted(names)}")
-        setattr(st, k, type(getattr(st, k))(v))
-    return st
 
 
 class _Run:
@@ -289,7 +275,7 @@ class _Run:
         B = c * i
         H = H0.reshape(B, n).copy()
         cidx = np.repeat(np.arange(c), i)
-        r = _ChunkResult(B, n, self.m_exp)
+        r = RunResults(B, n, self.m_exp)
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
@@ -487,101 +473,6 @@ def _cycle(model, h, x, p):
     for _ in range(p - 1):
         pts.append(eng.numpy_advance(model, pts[-1][None], x[None], False, None)[0])
     return np.array(pts)
-
-
-class _ChunkResult:
-    def __init__(self, B, n, m):
-        self.label = np.full(B, D.UNDETERMINED, dtype="U14")
-        self.period = np.full(B, np.nan)
-        self.tdim = np.zeros(B, dtype=np.int64)
-        self.conf = np.zeros(B)
-        self.reason = np.full(B, "", dtype="U120")
-        self.lam = np.full((B, m), np.nan)
-        self.se = np.full((B, m), np.nan)
-        self.loc = np.full((B, n), np.nan)
-        self.final = np.full((B, n), np.nan)
-        self.steps = np.zeros(B, dtype=np.int64)
-        self.ev = D.empty_evidence(B)
-        self.pts = [None] * B
-        self.ids = np.full(B, -1, dtype=np.int64)
-
-    def set(self, b, label, *, period=np.nan, tdim=0, conf=0.0, reason="", loc=None, pts=None):
-        self.label[b], self.period[b], self.tdim[b] = label, period, tdim
-        self.conf[b], self.reason[b] = conf, reason[:120]
-        if loc is not None:
-            self.loc[b] = loc
-        self.pts[b] = pts
-
-    def match(self, c, i, st):
-        """Attractor ids per condition: same label and overlapping point sets."""
-        for cc in range(c):
-            rows = [b for b in range(cc * i, (cc + 1) * i)
-                    if self.label[b] != D.DIVERGENT and self.pts[b] is not None]
-            sets = [self.pts[b] for b in rows if self.pts[b].shape[0] > 1]
-            keep = None  # coordinates constant over all the condition's sets carry no distance
-            if sets:
-                moving = np.ptp(np.concatenate(sets), axis=0) > 0
-                keep = moving if 0 < moving.sum() < moving.size else None
-            reps = []  # (row of the representative, id)
-            memo = {}  # per-run facts (scale, spread, nearest-neighbour spacing, KD-tree)
-            for b in rows:
-                for rep, aid in reps:
-                    if self.label[rep] != self.label[b]:
-                        continue
-                    A, P = self.pts[rep], self.pts[b]
-                    if A.shape[0] == 1 and P.shape[0] == 1 and self.label[b] != D.CHAOTIC:
-                        same = bool(np.linalg.norm(A[0] - P[0]) <= 1e-6 * max(
-                            F.scale_of(A), F.scale_of(P)))  # _same on two fixed points
-                    else:
-                        same = _same(A, P, self.label[b] == D.CHAOTIC,
-                                     _facts(memo, rep, A, keep), _facts(memo, b, P, keep))
-                    if same:
-                        self.ids[b] = aid
-                        break
-                else:
-                    self.ids[b] = len(reps)
-                    reps.append((b, len(reps)))
-
-
-def _facts(memo, b, P, keep=None):
-    """(scale, spread, median nearest-neighbour distance, KD-tree, points) of the point set P
-    (points and tree on the coordinates ``keep``), cached in memo under b."""
-    if b not in memo:
-        from scipy.spatial import cKDTree
-
-        Y = P if keep is None or P.shape[0] == 1 else np.ascontiguousarray(P[:, keep])
-        tree = cKDTree(Y)
-        nn = float(np.median(tree.query(Y, k=2)[0][:, 1])) if P.shape[0] >= 2 else None
-        memo[b] = (F.scale_of(P), F.spread_of(Y), nn, tree, Y)
-    return memo[b]
-
-
-def _overlap(fa, fb, eps):
-    """:func:`_features.set_overlap` on cached trees."""
-    A, B = fa[4], fb[4]
-    ha = np.mean(fb[3].query(A, k=1, distance_upper_bound=eps)[0] <= eps)
-    hb = np.mean(fa[3].query(B, k=1, distance_upper_bound=eps)[0] <= eps)
-    return float(min(ha, hb))
-
-
-def _same(A, B, chaotic=False, fa=None, fb=None):
-    fa = _facts({}, 0, A) if fa is None else fa
-    fb = _facts({}, 0, B) if fb is None else fb
-    scale = max(fa[0], fb[0])
-    if chaotic:  # samples of a high-dimensional chaotic set are sparse: compare their moments
-        sa, sb = fa[1], fb[1]
-        s = max(sa, sb, 1e-300)
-        if np.linalg.norm(fa[4].mean(0) - fb[4].mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
-            return True
-    floor = 1e-6 * scale
-    if A.shape[0] == 1 and B.shape[0] == 1:  # two fixed points (what set_overlap would do)
-        return bool(np.linalg.norm(A[0] - B[0]) <= floor)
-    if A.shape[0] == 1 or B.shape[0] == 1 or A.shape[0] < 20:
-        if A.shape[0] != B.shape[0]:
-            return False
-        return F.set_overlap(A, B, floor) >= 1.0
-    eps = max(3.0 * max(fa[2], fb[2]), 0.1 * max(fa[1], fb[1]), floor)
-    return _overlap(fa, fb, eps) >= 0.8
 
 
 def _assemble(parts, X, n_cond, n_init, time):

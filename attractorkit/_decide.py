@@ -14,6 +14,7 @@ import numpy as np
 from . import _evidence as E
 from . import _features as F
 from ._dynengine import numpy_advance
+from ._errors import ValidationError
 from ._poincare import poincare_section
 
 FIXED, PERIODIC, QP, CHAOTIC, DIVERGENT, UNDETERMINED = (
@@ -40,6 +41,21 @@ class Settings:
     dim_tol: float = 0.35         # correlation dimension within this of the torus dimension
     stationary_tol: float = 0.1   # |log spread ratio| and mean shift / spread of the halves
     rate_tol: float = 0.15        # flows: crossings per time vs dominant frequency
+
+
+def settings(thresholds) -> Settings:
+    """Settings with the overrides of ``thresholds`` (a dict of field names) applied."""
+    st = Settings()
+    if thresholds is None:
+        return st
+    if not isinstance(thresholds, dict):
+        raise ValidationError(f"thresholds: expected a dict, received {type(thresholds).__name__}")
+    names = {f.name for f in dataclasses.fields(st)}
+    for k, v in thresholds.items():
+        if k not in names:
+            raise ValidationError(f"thresholds: unknown name {k!r}; known: {sorted(names)}")
+        setattr(st, k, type(getattr(st, k))(v))
+    return st
 
 
 EVIDENCE_FIELDS = (

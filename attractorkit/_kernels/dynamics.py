@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from .cells import RELU, SIGMOID, SOFTPLUS, TANH, cell_jacobian, cell_step
+from .region import region_settled, track_pattern
 
 
 @njit(cache=True, inline="always")
@@ -279,124 +280,6 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
 
 
 @njit(cache=True)
-def _track_pattern(Z, C, cc, na, P, changed, prevdev, t):
-    """ReLU activation pattern of each run's last step (sign of W h + c); ``changed[r]`` is the
-    step at which it last changed (and the deviation memory of the region test is reset)."""
-    n = Z.shape[1]
-    for r in range(na):
-        c = cc[r]
-        for i in range(n):
-            p = Z[r, i] + C[c, i] > 0.0
-            if p != P[r, i]:
-                P[r, i] = p
-                changed[r] = t + 1
-                prevdev[r] = np.inf
-
-
-@njit(cache=True)
-def region_fixed_point(WhT, c, pat, h_out, z_out):
-    """Fixed point of the ReLU map h' = relu(W h + c) in the linear region of activation
-    pattern ``pat``, if it lies in that region and attracts there.
-
-    In the region h' = D (W h + c) with D = diag(pat): the candidate solves
-    (I - W_AA) h_A = c_A on the active units A (h = 0 elsewhere). It is accepted when
-    z* = W h* + c has exactly the pattern (z*_i > 0 on A, < 0 off A, strictly) and the region's
-    linear map W_AA is certified contracting: ||W_AA^(2^k)||_F < 1 for some k <= 12 bounds its
-    spectral radius below 1 (saddles and sources are rejected). Returns True and fills
-    ``h_out`` (h*) and ``z_out`` (z*) on acceptance.
-    """
-    n = pat.size
-    a = 0
-    for i in range(n):
-        if pat[i]:
-            a += 1
-    idx = np.empty(a, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        if pat[i]:
-            idx[k] = i
-            k += 1
-    M = np.empty((a, a))
-    for p in range(a):
-        for q in range(a):
-            M[p, q] = WhT[idx[q], idx[p]]  # W[i, j] = WhT[j, i]
-    A = -M
-    rhs = np.empty(a)
-    for p in range(a):
-        A[p, p] += 1.0
-        rhs[p] = c[idx[p]]
-    h_out[:] = 0.0
-    if a > 0:
-        try:
-            x = np.linalg.solve(A, rhs)
-        except Exception:  # noqa: BLE001 - numba raises LinAlgError on exact singularity
-            return False
-        for p in range(a):
-            h_out[idx[p]] = x[p]
-    for i in range(n):
-        z = c[i]
-        for p in range(a):
-            z += h_out[idx[p]] * WhT[idx[p], i]
-        if not (z > 0.0 if pat[i] else z < 0.0):
-            return False
-        z_out[i] = z
-    if a == 0:
-        return True
-    Pw = M
-    for _ in range(13):
-        s = 0.0
-        for p in range(a):
-            for q in range(a):
-                s += Pw[p, q] * Pw[p, q]
-        if not np.isfinite(s):
-            return False
-        if s < 1.0:
-            return True
-        Pw = Pw @ Pw
-    return False
-
-
-@njit(cache=True)
-def _region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, region_tol,
-                    cache_state, cache_pat, cache_h, cache_z, cache_next):
-    """Region test of compacted run r at step t (see :func:`_rollout_block`). The tested
-    regions are cached per condition in a few slots (state 1 accepted, -1 rejected).
-    Returns the cache slot of the run's certified fixed point, or -1."""
-    if changed[r] > t + 1 - region_every:
-        return -1
-    c = cc[r]
-    n = Z.shape[1]
-    K = cache_state.shape[1]
-    slot = -1
-    for k in range(K):
-        if cache_state[c, k] == 0:
-            continue
-        same = True
-        for i in range(n):
-            if cache_pat[c, k, i] != P[r, i]:
-                same = False
-                break
-        if same:
-            slot = k
-            break
-    if slot < 0:
-        slot = cache_next[c]
-        cache_next[c] = (slot + 1) % K
-        cache_pat[c, slot, :] = P[r]
-        ok = region_fixed_point(WhT, C[c], P[r], cache_h[c, slot], cache_z[c, slot])
-        cache_state[c, slot] = 1 if ok else -1
-    if cache_state[c, slot] != 1:
-        return -1
-    dev = 0.0
-    for i in range(n):
-        zs = cache_z[c, slot, i]
-        dev = max(dev, abs(Z[r, i] + C[c, i] - zs) / abs(zs))
-    settle = dev <= region_tol and dev < prevdev[r]
-    prevdev[r] = dev
-    return slot if settle else -1
-
-
-@njit(cache=True)
 def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
                    threshold, out, diverged_at, settle_tol, check_every, settled_at,
                    region_every, region_tol, by_region):
@@ -408,10 +291,10 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
     With region_every > 0 (ReLU maps, alpha = 1, constant inputs) a run also leaves as settled
     (``by_region[b] = True``, H[b] = the exact fixed point) at a region test (every
     region_every steps) when its activation pattern has not changed for region_every steps,
-    the pattern's region holds a certified attracting fixed point (:func:`region_fixed_point`,
-    cached per condition) and, at two consecutive tests, the largest deviation of the run's
-    pre-activations from the fixed point's, relative to their distance from the switching
-    threshold, is <= region_tol and decreasing."""
+    the pattern's region holds a certified attracting fixed point
+    (:func:`region.region_fixed_point`, cached per condition) and, at two consecutive tests,
+    the largest deviation of the run's pre-activations from the fixed point's, relative to
+    their distance from the switching threshold, is <= region_tol and decreasing."""
     B, n = H.shape
     n_rec = out.shape[1]
     total = n_transient + n_steps
@@ -448,7 +331,7 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
             Hp[:na] = Hc[:na]
         np.dot(Hc[:na], WhT, Z[:na])
         if region:
-            _track_pattern(Z, C, cc, na, P, changed, prevdev, t)
+            track_pattern(Z, C, cc, na, P, changed, prevdev, t)
         _vanilla_update(act, alpha, Z[:na], C, Wx, X, cc[:na], t, Hc[:na], alive[:na],
                         threshold, dv[:na], 0, Z[:na])
         s = t + 1 - n_transient
@@ -467,8 +350,8 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
                 leave[r] = False
                 if not alive[r]:
                     continue
-                slot = _region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every,
-                                       region_tol, cache_state, cache_pat, cache_h, cache_z,
+                slot = region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every,
+                                      region_tol, cache_state, cache_pat, cache_h, cache_z,
                                        cache_next)
                 if slot >= 0:  # copy now: a later run of the condition may refill the slot
                     H[rows[r], :] = cache_h[cc[r], slot]

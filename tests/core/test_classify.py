@@ -153,7 +153,7 @@ def test_bad_input_and_round_trip(tmp_path):
 
 
 def test_relu_region_fixed_point_matches_numpy_and_rejects_saddles():
-    from attractorkit._kernels.dynamics import region_fixed_point
+    from attractorkit._kernels.region import region_fixed_point
 
     rng = np.random.default_rng(5)
     n = 12
