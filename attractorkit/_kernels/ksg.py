@@ -284,8 +284,9 @@ SMALLEST = 5e-324
 
 
 @njit(cache=True, inline="always")
-def _count_up(vp, j, x0, d, block):
-    """Number of samples after index j of padded sorted ``vp`` strictly within d of x0.
+def _count_side(vp, j, x0, d, block, step):
+    """Number of samples strictly within d of x0 = vp[j] on one side of index j of the padded
+    sorted values: after it for ``step`` = 1, before it for -1.
 
     Counted in branch-free blocks of ``block`` comparisons (a multiple of 8 passed at run
     time, so that LLVM vectorises the loop); on sorted values the count of a block is the
@@ -295,23 +296,9 @@ def _count_up(vp, j, x0, d, block):
     while True:
         cnt = 0
         for t in range(block):
-            cnt += vp[np.uint64(j + 1 + t)] - x0 < d
+            cnt += step * (vp[np.uint64(j + step * (1 + t))] - x0) < d
         total += cnt
-        j += cnt
-        if cnt < block:
-            return total
-
-
-@njit(cache=True, inline="always")
-def _count_down(vp, j, x0, d, block):
-    """The same as :func:`_count_up` for the samples before index j."""
-    total = 0
-    while True:
-        cnt = 0
-        for t in range(block):
-            cnt += x0 - vp[np.uint64(j - 1 - t)] < d
-        total += cnt
-        j -= cnt
+        j += step * cnt
         if cnt < block:
             return total
 
@@ -388,8 +375,8 @@ def _ross_one(vp, lab, n, counts, k, psi, cidx, cval):
         # does (its radius nextafter(d, 0) with <= is < d for d > 0, == 0 for d = 0)
         d = max(_kth_distance(cval, i, x0, kks[c]), SMALLEST)
         j = p + ROSS_PAD
-        total += consts[c] - psi[1 + _count_up(vp, j, x0, d, blocks[c])
-                                 + _count_down(vp, j, x0, d, blocks[c])]
+        total += consts[c] - psi[1 + _count_side(vp, j, x0, d, blocks[c], 1)
+                                 + _count_side(vp, j, x0, d, blocks[c], -1)]
     return psi[n] + total / n
 
 
