@@ -264,6 +264,11 @@ class _Run:
         del self.__dict__["self"]
         self.n_skip = n_steps // 10
         self.T = (n_steps - self.n_skip) * (dt if flow else 1.0)
+        # QR every 5 steps when that keeps every window boundary on a QR step (the windows,
+        # hence exponents and standard errors, are then the same as with QR every step)
+        q = 5
+        self.qr_every = q if self.n_skip % q == 0 and (n_steps - self.n_skip) % (10 * q) == 0 \
+            else 1
 
     def _batches(self, idx, n_rec):
         n = int(self.model.n_state)
@@ -395,10 +400,11 @@ class _Run:
         Hs = H[idx].copy()
         Q0 = eng.random_frames(idx.size, n, self.m_exp, self.rng)
         logsum, wins, dB, RB = eng.lyapunov(
-            self.model, Hs, X, cidx[idx], Q0, 0, self.n_steps, self.n_skip, 1, 10,
+            self.model, Hs, X, cidx[idx], Q0, 0, self.n_steps, self.n_skip, self.qr_every, 10,
             self.threshold, self.n_steps, flow=self.flow, dt=self.dt, varying=False)
         H[idx] = Hs
-        spec = package(logsum, wins, dB, Hs, 1, idx.size, self.n_steps, self.n_skip, 1, 10,
+        spec = package(logsum, wins, dB, Hs, 1, idx.size, self.n_steps, self.n_skip,
+                       self.qr_every, 10,
                        self.flow, self.dt, self.model.time, 0, warn=False)
         lam, se = spec.exponents[0], spec.stderr[0]
         # evidence is small dense linear algebra: one BLAS thread is fastest and immune to
