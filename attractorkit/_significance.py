@@ -24,6 +24,7 @@ from ._information import (
     looks_discrete,
     mutual_information,
 )
+from ._kernels.sorting import sort_rows
 from ._results import Result
 from ._validation import as_float_array, as_rng, check_choice, check_int
 
@@ -46,7 +47,12 @@ def shuffle_indices(n_samples: int, n_shuffles: int, *, shuffle: str = "permutat
     check_choice("shuffle", shuffle, SHUFFLES)
     gen = as_rng(rng)
     if shuffle == "permutation":
-        return np.ascontiguousarray(np.argsort(gen.random((s, n)), axis=1).astype(np.int64))
+        keys = gen.random((s, n))
+        vals, idx = sort_rows(keys)  # parallel radix sort: numpy's argsort unless ties
+        ties = np.flatnonzero(np.any(vals[:, 1:] == vals[:, :-1], axis=1))
+        if ties.size:
+            idx[ties] = np.argsort(keys[ties], axis=1)
+        return idx
     lo = max(1, n // 20) if min_shift is None else check_int("min_shift", min_shift, minimum=1)
     if 2 * lo > n:
         raise ValidationError(f"min_shift: expected <= n_samples / 2 = {n // 2}, received {lo}")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import attractorkit as ak
+from attractorkit import _significance
 
 
 def test_empirical_p_value_formula():
@@ -23,6 +24,23 @@ def test_shuffle_indices_are_permutations_and_shifts():
     assert np.array_equal(circ, (np.arange(100)[None] + shifts[:, None]) % 100)
     with pytest.raises(ak.ValidationError, match="min_shift"):
         ak.shuffle_indices(10, 3, shuffle="circular", min_shift=6)
+
+
+def test_permutations_are_the_argsort_of_the_rng_draws(monkeypatch):
+    """The parallel radix path gives the permutations numpy's argsort gives for the same draws
+    (so seeds keep their shuffles), also when a row has tied draws."""
+    idx = ak.shuffle_indices(1000, 7, rng=3)
+    keys = np.random.default_rng(3).random((7, 1000))
+    assert idx.dtype == np.int64 and np.array_equal(idx, np.argsort(keys, axis=1))
+
+    class TiedDraws:  # 100 distinct values in 500 draws: numpy's order of ties is not stable
+        def random(self, shape):
+            return np.round(np.random.default_rng(4).random(shape), 2)
+
+    keys = TiedDraws().random((3, 500))
+    assert not np.array_equal(np.argsort(keys, axis=1), np.argsort(keys, axis=1, kind="stable"))
+    monkeypatch.setattr(_significance, "as_rng", lambda rng: TiedDraws())
+    assert np.array_equal(ak.shuffle_indices(500, 3), np.argsort(keys, axis=1))
 
 
 def test_holm_against_hand_computation():
