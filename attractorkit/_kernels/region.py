@@ -28,39 +28,45 @@ def track_pattern(Z, C, cc, na, P, changed, prevdev, t):
 
 
 @njit(cache=True)
-def region_fixed_point(WhT, c, pat, h_out, z_out):
-    """Fixed point of the ReLU map h' = relu(W h + c) in the linear region of activation
-    pattern ``pat``, if it lies in that region and attracts there.
-
-    In the region h' = D (W h + c) with D = diag(pat): the candidate solves
-    (I - W_AA) h_A = c_A on the active units A (h = 0 elsewhere). It is accepted when
-    z* = W h* + c has exactly the pattern (z*_i > 0 on A, < 0 off A, strictly) and the region's
-    linear map W_AA is certified contracting: ||W_AA^(2^k)||_F < 1 for some k <= 12 bounds its
-    spectral radius below 1 (saddles and sources are rejected). Returns True and fills
-    ``h_out`` (h*) and ``z_out`` (z*) on acceptance.
-    """
-    n = pat.size
+def _active(pat):
     a = 0
-    for i in range(n):
+    for i in range(pat.size):
         if pat[i]:
             a += 1
     idx = np.empty(a, dtype=np.int64)
     k = 0
-    for i in range(n):
+    for i in range(pat.size):
         if pat[i]:
             idx[k] = i
             k += 1
+    return idx
+
+
+@njit(cache=True)
+def _block(WhT, idx):
+    """W_AA (rows and columns of the active units) from WhT = W.T."""
+    a = idx.size
     M = np.empty((a, a))
-    for p in range(a):
-        for q in range(a):
+    for q in range(a):
+        for p in range(a):
             M[p, q] = WhT[idx[q], idx[p]]  # W[i, j] = WhT[j, i]
-    A = -M
-    rhs = np.empty(a)
-    for p in range(a):
-        A[p, p] += 1.0
-        rhs[p] = c[idx[p]]
+    return M
+
+
+@njit(cache=True)
+def region_candidate(WhT, c, pat, h_out, z_out):
+    """The fixed point of h = D (W h + c) for the pattern ``pat`` (``h_out``; its
+    pre-activations in ``z_out``): True if it lies strictly inside the pattern's region."""
+    n = pat.size
+    idx = _active(pat)
+    a = idx.size
     h_out[:] = 0.0
     if a > 0:
+        A = -_block(WhT, idx)
+        rhs = np.empty(a)
+        for p in range(a):
+            A[p, p] += 1.0
+            rhs[p] = c[idx[p]]
         try:
             x = np.linalg.solve(A, rhs)
         except Exception:  # noqa: BLE001 - numba raises LinAlgError on exact singularity
@@ -74,9 +80,18 @@ def region_fixed_point(WhT, c, pat, h_out, z_out):
         if not (z > 0.0 if pat[i] else z < 0.0):
             return False
         z_out[i] = z
+    return True
+
+
+@njit(cache=True)
+def region_contracting(WhT, pat):
+    """True if the region's linear part W_AA is certified to have spectral radius < 1:
+    ||W_AA^(2^k)||_F < 1 for some k <= 12 (repeated squaring)."""
+    idx = _active(pat)
+    a = idx.size
     if a == 0:
         return True
-    Pw = M
+    Pw = _block(WhT, idx)
     for _ in range(13):
         s = 0.0
         for p in range(a):
@@ -91,10 +106,25 @@ def region_fixed_point(WhT, c, pat, h_out, z_out):
 
 
 @njit(cache=True)
+def region_fixed_point(WhT, c, pat, h_out, z_out):
+    """Fixed point of the ReLU map h' = relu(W h + c) in the linear region of activation
+    pattern ``pat``, if it lies in that region and attracts there.
+
+    In the region h' = D (W h + c) with D = diag(pat): the candidate solves
+    (I - W_AA) h_A = c_A on the active units A (h = 0 elsewhere). It is accepted when
+    z* = W h* + c has exactly the pattern (z*_i > 0 on A, < 0 off A, strictly) and the region's
+    linear map W_AA is certified contracting (:func:`region_contracting`; saddles and sources
+    are rejected). Returns True and fills ``h_out`` (h*) and ``z_out`` (z*) on acceptance.
+    """
+    return region_candidate(WhT, c, pat, h_out, z_out) and region_contracting(WhT, pat)
+
+
+@njit(cache=True)
 def region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, region_tol,
                     cache_state, cache_pat, cache_h, cache_z, cache_next):
     """Region test of compacted run r at step t (see :func:`dynamics._rollout_block`). The tested
-    regions are cached per condition in a few slots (state 1 accepted, -1 rejected).
+    regions are cached per condition in a few slots (state 2 candidate inside its region,
+    1 also certified contracting, -1 rejected).
     Returns the cache slot of the run's certified fixed point, or -1."""
     if changed[r] > t + 1 - region_every:
         return -1
@@ -117,9 +147,9 @@ def region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, regio
         slot = cache_next[c]
         cache_next[c] = (slot + 1) % K
         cache_pat[c, slot, :] = P[r]
-        ok = region_fixed_point(WhT, C[c], P[r], cache_h[c, slot], cache_z[c, slot])
-        cache_state[c, slot] = 1 if ok else -1
-    if cache_state[c, slot] != 1:
+        ok = region_candidate(WhT, C[c], P[r], cache_h[c, slot], cache_z[c, slot])
+        cache_state[c, slot] = 2 if ok else -1
+    if cache_state[c, slot] < 1:
         return -1
     dev = 0.0
     for i in range(n):
@@ -127,4 +157,6 @@ def region_settled(WhT, C, cc, Z, P, changed, prevdev, r, t, region_every, regio
         dev = max(dev, abs(Z[r, i] + C[c, i] - zs) / abs(zs))
     settle = dev <= region_tol and dev < prevdev[r]
     prevdev[r] = dev
-    return slot if settle else -1
+    if settle and cache_state[c, slot] == 2:  # certify the region only when a run needs it
+        cache_state[c, slot] = 1 if region_contracting(WhT, P[r]) else -1
+    return slot if settle and cache_state[c, slot] == 1 else -1
