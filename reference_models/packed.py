@@ -22,7 +22,7 @@ import torch
 
 from attractorkit._errors import ValidationError
 
-__all__ = ["PackedTrials", "relu_rnn_packed"]
+__all__ = ["PackedTrials", "relu_rnn_packed", "rnn_forward", "rnn_backward"]
 
 
 class PackedTrials:
@@ -92,18 +92,48 @@ class PackedTrials:
         return out.reshape(self.n_trials, self.n_steps, *rows.shape[1:])
 
 
+def rnn_forward(x, U, W, b, packing) -> torch.Tensor:
+    """Hidden states (R, n) of the recurrence on packed rows (no autograd graph)."""
+    H = torch.addmm(b, x, U.T)  # the input drive of every step in one product
+    Wt = W.T.contiguous()  # row-major right operand: ~10% faster small products
+    blocks = H.split(packing.batch_sizes)  # views: the rows of each step
+    prev = blocks[0].relu_()
+    for block in blocks[1:]:
+        block.addmm_(prev[:block.shape[0]], Wt)
+        prev = block.relu_()
+    return H
+
+
+def rnn_backward(dH, x, U, W, H, packing, needs=(False, True, True, True), *, scratch=False):
+    """Gradients ``(dx, dU, dW, db)`` (None where ``needs`` is False) of a loss with gradient
+    ``dH`` (R, n) with respect to the hidden states that :func:`rnn_forward` returned.
+    ``scratch=True``: ``dH`` is contiguous and the caller's own, and may be overwritten."""
+    G = dH if scratch else dH.clone(memory_format=torch.contiguous_format)  # becomes delta
+    g_blocks, h_blocks = G.split(packing.batch_sizes), H.split(packing.batch_sizes)
+    relu_grad = torch.ops.aten.threshold_backward.grad_input
+    for t in range(len(g_blocks) - 1, -1, -1):
+        delta = g_blocks[t]
+        relu_grad(delta, h_blocks[t], 0, grad_input=delta)  # delta_t, in place
+        if t:  # into dL/dh_{t-1} of the trials still running at t
+            g_blocks[t - 1][:delta.shape[0]].addmm_(delta, W)
+    dx = dU = dW = db = None
+    if needs[2]:  # sum over all steps in one product
+        dW = G[packing.batch_sizes[0]:].T @ H[packing.prev]
+    if needs[1]:
+        dU = (x.T @ G).T.contiguous()  # (250 x R) @ (R x 7) is ~5x slower in this order
+    if needs[3]:
+        db = G.sum(0)
+    if needs[0]:
+        dx = G @ U
+    return dx, dU, dW, db
+
+
 class _PackedReLURNN(torch.autograd.Function):
     """h_t = relu(W h_{t-1} + U x_t + b) on packed rows, with BPTT written out."""
 
     @staticmethod
     def forward(ctx, x, U, W, b, packing):
-        H = torch.addmm(b, x, U.T)  # the input drive of every step in one product
-        Wt = W.T.contiguous()  # row-major right operand: ~10% faster small products
-        blocks = H.split(packing.batch_sizes)  # views: the rows of each step
-        prev = blocks[0].relu_()
-        for block in blocks[1:]:
-            block.addmm_(prev[:block.shape[0]], Wt)
-            prev = block.relu_()
+        H = rnn_forward(x, U, W, b, packing)
         ctx.save_for_backward(x, U, W, H)
         ctx.packing = packing
         return H
@@ -111,25 +141,7 @@ class _PackedReLURNN(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dH):
         x, U, W, H = ctx.saved_tensors
-        packing = ctx.packing
-        G = dH.clone(memory_format=torch.contiguous_format)  # becomes delta, step by step
-        g_blocks, h_blocks = G.split(packing.batch_sizes), H.split(packing.batch_sizes)
-        relu_grad = torch.ops.aten.threshold_backward.grad_input
-        for t in range(len(g_blocks) - 1, -1, -1):
-            delta = g_blocks[t]
-            relu_grad(delta, h_blocks[t], 0, grad_input=delta)  # delta_t, in place
-            if t:  # into dL/dh_{t-1} of the trials still running at t
-                g_blocks[t - 1][:delta.shape[0]].addmm_(delta, W)
-        dx = dU = dW = db = None
-        if ctx.needs_input_grad[2]:  # sum over all steps in one product
-            dW = G[packing.batch_sizes[0]:].T @ H[packing.prev]
-        if ctx.needs_input_grad[1]:
-            dU = (x.T @ G).T  # (250 x R) @ (R x 7) is ~5x slower in this order
-        if ctx.needs_input_grad[3]:
-            db = G.sum(0)
-        if ctx.needs_input_grad[0]:
-            dx = G @ U
-        return dx, dU, dW, db, None
+        return (*rnn_backward(dH, x, U, W, H, ctx.packing, ctx.needs_input_grad[:4]), None)
 
 
 def relu_rnn_packed(x: torch.Tensor, U: torch.Tensor, W: torch.Tensor, b: torch.Tensor,

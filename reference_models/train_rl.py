@@ -16,6 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from .packed import PackedTrials
+from .training import clip_grad_norm
 
 __all__ = ["run", "rollout", "gae", "ppo_loss"]
 
@@ -103,7 +104,7 @@ def run(config, session) -> None:
                 loss, _ = ppo_loss(net, mb, config)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                clip_grad_norm(net.parameters(), config.grad_clip)
                 opt.step()
                 losses.append(loss.item())
         session.record(sum(losses) / len(losses), config.rollout_trials, data["n_steps"])

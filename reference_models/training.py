@@ -199,6 +199,16 @@ def adam(net: ReLURNN, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(net.parameters(), lr=lr, fused=fused or None)
 
 
+def clip_grad_norm(params, max_norm: float) -> torch.Tensor:
+    """``torch.nn.utils.clip_grad_norm_`` (2-norm over all gradients, scaled by
+    ``min(1, max_norm / (norm + 1e-6))``), the same arithmetic in six tensor operations:
+    the library version's bookkeeping cost about 4% of an SL update. Returns the norm."""
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    torch._foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp(max=1.0))
+    return norm
+
+
 def evaluate(net: ReLURNN, task: ContextDecisionMaking, n_trials: int, rng) -> dict:
     """Greedy (argmax) behaviour on ``n_trials`` fresh trials: accuracy and abort rate."""
     batch = task.sample(n_trials, rng)

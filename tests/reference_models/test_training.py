@@ -10,8 +10,13 @@ from attractorkit.reference_models import cli
 from attractorkit.reference_models.networks import ReLURNN
 from attractorkit.reference_models.task import ContextDecisionMaking, TaskConfig
 from attractorkit.reference_models.train_rl import gae, ppo_loss, rollout
-from attractorkit.reference_models.train_sl import batches, sl_loss, update
-from attractorkit.reference_models.training import TrainConfig, load_checkpoint, train
+from attractorkit.reference_models.train_sl import batches, sl_loss, step_weights, update
+from attractorkit.reference_models.training import (
+    TrainConfig,
+    clip_grad_norm,
+    load_checkpoint,
+    train,
+)
 
 from attractorkit import ValidationError
 
@@ -194,7 +199,9 @@ def test_sl_update_gradient_equals_autograd_on_the_padded_batch():
     opt = _RecordingOptimizer(net.parameters())
     loss = update(net, opt, batch, cfg)
     _, logits, _ = net(torch.from_numpy(batch.observations))  # padded, autograd
-    ref = sl_loss(logits, torch.from_numpy(batch.targets), torch.from_numpy(batch.period), 3.0)
+    weights = step_weights(batch.period, 3.0)
+    assert np.all(weights[~batch.mask] == 0) and set(np.unique(weights)) == {0.0, 1.0, 3.0}
+    ref = sl_loss(logits, torch.from_numpy(batch.targets), torch.from_numpy(weights))
     # the pre-packing formula: boolean indexing of the valid steps
     valid = torch.from_numpy(batch.targets) >= 0
     ce = torch.nn.functional.cross_entropy(logits[valid], torch.from_numpy(batch.targets)[valid],
@@ -281,3 +288,21 @@ def test_sl_batches_are_slices_of_one_vectorised_sample():
         for name in ("observations", "targets", "period", "mask", "lengths", "ground_truth",
                      "context", "direction", "coherence"):
             np.testing.assert_array_equal(getattr(b, name), getattr(ref, name)[sl], name)
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 1e6])
+def test_clip_grad_norm_is_torch_clip_grad_norm(max_norm):
+    g = torch.Generator().manual_seed(0)
+    a = [torch.nn.Parameter(torch.zeros(s)) for s in ((30, 30), (30, 4), (30,))]
+    b = [torch.nn.Parameter(torch.zeros(s)) for s in ((30, 30), (30, 4), (30,))]
+    for p, q in zip(a, b):
+        p.grad = torch.randn(p.shape, generator=g)
+        q.grad = p.grad.clone()
+    b.append(torch.nn.Parameter(torch.zeros(2)))  # no gradient: skipped by both
+    a.append(torch.nn.Parameter(torch.zeros(2)))
+    norm = clip_grad_norm(a, max_norm)
+    ref = torch.nn.utils.clip_grad_norm_(b, max_norm)
+    assert torch.equal(norm, ref)
+    for p, q in zip(a[:3], b[:3]):
+        assert torch.equal(p.grad, q.grad)
+    assert (norm > max_norm) == (max_norm == 1e-3)
