@@ -16,6 +16,7 @@ separately) against two baselines measured in the same process:
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -110,9 +111,9 @@ def main(argv=None):
     ak.attractor_census(model, X[:2], **{**kw, "grid_shape": None, "axes": None,
                                          "axis_names": None, "n_transient": 60,
                                          "n_steps": 60})  # JIT warm-up
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     census = ak.attractor_census(model, X, **kw)
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     att = census.attractors
     updates = int(att.steps.sum())
     lyap_runs = int(np.isfinite(att.lyapunov[..., 0]).sum())
@@ -124,8 +125,9 @@ def main(argv=None):
     torch_single = torch_loop(model, 1, 2000)
     nominal = att.label.size * (args.transient + args.steps)
     print(census.summary())
-    print(f"\nruns {att.label.size}, state updates {updates:,} in {wall:.1f} s; "
-          f"{lyap_runs} runs also carried 3 tangent vectors for {args.steps} steps")
+    print(f"\nruns {att.label.size}, state updates {updates:,} in {wall:.1f} s (process CPU "
+          f"{cpu:.1f} s; load average {os.getloadavg()[0]:.1f}); {lyap_runs} runs also carried "
+          f"3 tangent vectors for {args.steps} steps")
     print(f"census throughput            {rate:12,.0f} state updates / s")
     print(f"float64 matmul ceiling (B={min(chunk, X.shape[0] * N_INIT)}) {ceiling:12,.0f} rows / s"
           f"  -> census at {rate / ceiling:.0%} of it (target >= 50%)")
