@@ -385,8 +385,9 @@ def ross_batch(vals, order, labels, perms, n_classes, k, psi, out):
     """Ross (2014) continuous-discrete MI of every unit with integer ``labels`` (N,) in
     0..n_classes-1, under every shuffle.
 
-    Samples whose (shuffled) label occurs once are dropped (as scikit-learn does); the class
-    sizes are the same under every shuffle, so only those jobs copy their values.
+    Samples whose (shuffled) label occurs once are dropped (as scikit-learn does). A shuffle
+    does not change the class sizes, so either no job drops anything and all share the padded
+    sorted values, or every job copies the values it keeps (one copy per job, rare in practice).
     """
     n_units, n = vals.shape
     n_shuf = perms.shape[0]
