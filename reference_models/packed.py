@@ -12,7 +12,9 @@ with a hand-written backward pass (back-propagation through time): per step one 
 product ``delta_t W``; then the weight gradients as single products over all steps
 (``dW = sum_t delta_t h_{t-1}^T`` is one GEMM). It computes the same function and gradient as
 autograd through ``torch.rnn_relu`` on the padded batch, restricted to the trials' own steps,
-up to float32 rounding (sums are taken in another order).
+up to float32 rounding (sums are taken in another order). Its two halves, :func:`rnn_forward`
+and :func:`rnn_backward`, are plain functions for callers that write out the rest of their
+gradient too (the supervised trainer).
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ class PackedTrials:
 
 
 def rnn_forward(x, U, W, b, packing) -> torch.Tensor:
-    """Hidden states (R, n) of the recurrence on packed rows (no autograd graph)."""
+    """Hidden states (R, n) of the recurrence on packed rows, computed in place step by step:
+    call it under ``torch.no_grad()`` (with gradients, use :func:`relu_rnn_packed`)."""
     H = torch.addmm(b, x, U.T)  # the input drive of every step in one product
     Wt = W.T.contiguous()  # row-major right operand: ~10% faster small products
     blocks = H.split(packing.batch_sizes)  # views: the rows of each step
