@@ -284,23 +284,29 @@ SMALLEST = 5e-324
 
 
 @njit(cache=True, inline="always")
-def _count_side(vp, j, x0, d, block, step):
-    """Number of samples strictly within d of x0 = vp[j] on one side of index j of the padded
-    sorted values: after it for ``step`` = 1, before it for -1.
+def _count_side(vp, j, x0, d1, d2, block, step):
+    """Numbers of samples strictly within d1 and within d2 of x0 = vp[j] on one side of index
+    j of the padded sorted values: after it for ``step`` = 1, before it for -1 (two radii: the
+    two shuffles of a job share each pass over the values).
 
     Counted in branch-free blocks of ``block`` comparisons (a multiple of 8 passed at run
     time, so that LLVM vectorises the loop); on sorted values the count of a block is the
     length of its inside prefix, and a full block means the next one must be read too.
     """
-    total = 0
+    n1 = 0
+    n2 = 0
     while True:
-        cnt = 0
+        c1 = 0
+        c2 = 0
         for t in range(block):
-            cnt += step * (vp[np.uint64(j + step * (1 + t))] - x0) < d
-        total += cnt
-        j += step * cnt
-        if cnt < block:
-            return total
+            e = step * (vp[np.uint64(j + step * (1 + t))] - x0)
+            c1 += e < d1
+            c2 += e < d2
+        n1 += c1
+        n2 += c2
+        if c1 < block and c2 < block:
+            return n1, n2
+        j += step * block
 
 
 @njit(cache=True, inline="always")
@@ -352,32 +358,43 @@ def _class_runs(vp, lab, n, counts, k, psi, cidx, cval):
 
 
 @njit(cache=True)
-def _ross_one(vp, lab, n, counts, k, psi, cidx, cval):
-    """Ross (2014) estimate for the n samples of padded sorted values ``vp`` (sample p at
-    ``vp[p + ROSS_PAD]``) and their classes ``lab``; ``counts`` are the class sizes, each 0
-    or at least 2 (classes of one sample dropped beforehand). ``cidx`` (n) and ``cval``
-    (n + 2 k n_classes) are work space.
+def _ross_pair(vp, labs, n, counts, k, psi, cidx, cval):
+    """Ross (2014) estimates for the n samples of padded sorted values ``vp`` (sample p at
+    ``vp[p + ROSS_PAD]``) under the one or two labellings ``labs`` (g, n) (returns both; the
+    same twice for g = 1); ``counts`` are the class sizes, each 0 or at least 2 (classes of
+    one sample dropped beforehand). ``cidx`` (g, n) and ``cval`` (g, n + 2 k n_classes) are
+    work space.
 
     The k-th in-class neighbour of p comes from the k nearest members of its class run on
     each side; the count m of samples strictly within its distance d (p included, the k-th
-    neighbour and ties at distance d not, as in scikit-learn) is read off the sorted values.
-    Samples are visited in sorted order, the order in which the terms are summed.
+    neighbour and ties at distance d not, as in scikit-learn) is read off the sorted values,
+    in one pass for both labellings. Samples are visited in sorted order, the order in which
+    the terms are summed.
     """
     if n == 0:
-        return 0.0
-    kks, consts, blocks = _class_runs(vp, lab, n, counts, k, psi, cidx, cval)
-    total = 0.0
+        return 0.0, 0.0
+    h = labs.shape[0] - 1
+    kks, consts, blocks = _class_runs(vp, labs[0], n, counts, k, psi, cidx[0], cval[0])
+    if h:
+        _class_runs(vp, labs[1], n, counts, k, psi, cidx[1], cval[1])
+    lab1, lab2, cidx1, cidx2, cval1, cval2 = labs[0], labs[h], cidx[0], cidx[h], cval[0], cval[h]
+    tot1 = 0.0
+    tot2 = 0.0
     for p in range(n):
-        c = lab[p]
-        i = cidx[p]
-        x0 = cval[i]
+        c1 = lab1[p]
+        c2 = lab2[p]
+        x0 = cval1[cidx1[p]]
         # d = 0 (duplicates, jitter off): count the samples equal to x0, as scikit-learn
         # does (its radius nextafter(d, 0) with <= is < d for d > 0, == 0 for d = 0)
-        d = max(_kth_distance(cval, i, x0, kks[c]), SMALLEST)
+        d1 = max(_kth_distance(cval1, cidx1[p], x0, kks[c1]), SMALLEST)
+        d2 = max(_kth_distance(cval2, cidx2[p], x0, kks[c2]), SMALLEST)
         j = p + ROSS_PAD
-        total += consts[c] - psi[1 + _count_side(vp, j, x0, d, blocks[c], 1)
-                                 + _count_side(vp, j, x0, d, blocks[c], -1)]
-    return psi[n] + total / n
+        block = max(blocks[c1], blocks[c2])
+        up1, up2 = _count_side(vp, j, x0, d1, d2, block, 1)
+        down1, down2 = _count_side(vp, j, x0, d1, d2, block, -1)
+        tot1 += consts[c1] - psi[1 + up1 + down1]
+        tot2 += consts[c2] - psi[1 + up2 + down2]
+    return psi[n] + tot1 / n, psi[n] + tot2 / n
 
 
 @njit(cache=True, parallel=True)
@@ -386,8 +403,9 @@ def ross_batch(vals, order, labels, perms, n_classes, k, psi, out):
     0..n_classes-1, under every shuffle.
 
     Samples whose (shuffled) label occurs once are dropped (as scikit-learn does). A shuffle
-    does not change the class sizes, so either no job drops anything and all share the padded
-    sorted values, or every job copies the values it keeps (one copy per job, rare in practice).
+    does not change the class sizes, so either no job drops anything, and a job is one unit
+    under two shuffles sharing the padded sorted values, or every job (one unit, one shuffle)
+    copies the values it keeps (rare in practice).
     """
     n_units, n = vals.shape
     n_shuf = perms.shape[0]
@@ -398,34 +416,46 @@ def ross_batch(vals, order, labels, perms, n_classes, k, psi, out):
     for c in range(n_classes):
         kept[c] = kept[c] if kept[c] > 1 else 0
         n_used += kept[c]
-    vpad = np.empty((n_units, n + 2 * ROSS_PAD))
     plab = np.empty((n_shuf, n), np.int32)
-    for u in prange(n_units):
-        vpad[u, :ROSS_PAD] = -np.inf
-        vpad[u, ROSS_PAD:ROSS_PAD + n] = vals[u]
-        vpad[u, ROSS_PAD + n:] = np.inf
     for s in prange(n_shuf):
         for i in range(n):
             plab[s, i] = labels[perms[s, i]]
-    width = n + 2 * k * n_classes
-    for job in prange(n_units * n_shuf):
-        u = job // n_shuf
-        s = job % n_shuf
-        lab = np.empty(n, np.int32)
-        cidx = np.empty(n, np.int64)
-        cval = np.empty(width)
-        if n_used == n:
-            for p in range(n):
-                lab[p] = plab[s, order[u, p]]
-            out[u, s] = _ross_one(vpad[u], lab, n, kept, k, psi, cidx, cval)
-        else:
+    width = n_used + 2 * k * n_classes
+    if n_used < n:
+        for job in prange(n_units * n_shuf):
+            u = job // n_shuf
+            s = job % n_shuf
             vp = np.full(n_used + 2 * ROSS_PAD, np.inf)
             vp[:ROSS_PAD] = -np.inf
+            lab = np.empty((1, n_used), np.int32)
             j = 0
             for p in range(n):
                 c = plab[s, order[u, p]]
                 if kept[c] > 0:
-                    lab[j] = c
+                    lab[0, j] = c
                     vp[j + ROSS_PAD] = vals[u, p]
                     j += 1
-            out[u, s] = _ross_one(vp, lab, n_used, kept, k, psi, cidx, cval)
+            out[u, s] = _ross_pair(vp, lab, n_used, kept, k, psi, np.empty((1, n), np.int64),
+                                   np.empty((1, width)))[0]
+        return
+    vpad = np.empty((n_units, n + 2 * ROSS_PAD))
+    for u in prange(n_units):
+        vpad[u, :ROSS_PAD] = -np.inf
+        vpad[u, ROSS_PAD:ROSS_PAD + n] = vals[u]
+        vpad[u, ROSS_PAD + n:] = np.inf
+    n_pairs = (n_shuf + 1) // 2
+    for job in prange(n_units * n_pairs):
+        u = job // n_pairs
+        s = 2 * (job % n_pairs)
+        g = min(2, n_shuf - s)
+        lab = np.empty((g, n), np.int32)
+        for h in range(g):
+            src = plab[s + h]
+            dst = lab[h]
+            for p in range(n):
+                dst[p] = src[order[u, p]]
+        mi = _ross_pair(vpad[u], lab, n, kept, k, psi, np.empty((g, n), np.int64),
+                        np.empty((g, width)))
+        out[u, s] = mi[0]
+        if g == 2:
+            out[u, s + 1] = mi[1]

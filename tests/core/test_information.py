@@ -218,8 +218,8 @@ def test_ross_kernel_matches_brute_force(case):
 
 @pytest.mark.parametrize("singleton", [False, True])
 def test_ross_batch_shuffles_equal_one_at_a_time(singleton):
-    """The batched path (shared sorted values, shuffled labels, dropped singletons under each
-    shuffle) gives bit for bit the estimate of each (unit, shuffle) pair computed alone."""
+    """The batched path (shared sorted values, two shuffles per pass, dropped singletons under
+    each shuffle) gives bit for bit the estimate of each (unit, shuffle) pair computed alone."""
     g = np.random.default_rng(17)
     n = 300
     x = np.maximum(0.0, g.normal(size=(n, 3)) + 0.5 * np.arange(3))
@@ -227,13 +227,15 @@ def test_ross_batch_shuffles_equal_one_at_a_time(singleton):
     lab = g.integers(0, 3, n)
     if singleton:
         lab[11] = 3
-    perms = np.vstack([np.arange(n), g.permutation(n), g.permutation(n), (np.arange(n) + 50) % n])
+    # an odd number of shuffles: jobs take them in pairs, the last one alone
+    perms = np.vstack([np.arange(n), g.permutation(n), g.permutation(n), (np.arange(n) + 50) % n,
+                       g.permutation(n)])
     vals, order = sort_columns(x)
     psi = psi_table(n)
-    out = np.empty((3, 4))
+    out = np.empty((3, 5))
     K.ross_batch(vals, order, lab, perms, lab.max() + 1, 3, psi, out)
     for u in range(3):
-        for s in range(4):
+        for s in range(5):
             one = np.empty((1, 1))
             K.ross_batch(vals[u:u + 1], order[u:u + 1], lab[perms[s]], np.arange(n)[None],
                          lab.max() + 1, 3, psi, one)
