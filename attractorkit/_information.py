@@ -24,6 +24,7 @@ from scipy.special import digamma, ndtri
 
 from ._errors import ValidationError
 from ._kernels import ksg as _ksg
+from ._kernels import ross as _ross_kernel
 from ._kernels import sorting as _sorting
 from ._validation import as_float_array, as_rng, check_choice, check_int, check_positive
 
@@ -191,7 +192,7 @@ def _ross(x, codes, n_classes, k):
         vals, order = sort_columns(x)
         out = np.empty((1, 1))
         perms = np.arange(n, dtype=np.int64)[None, :]
-        _ksg.ross_batch(vals, order, codes, perms, n_classes, k, psi_table(n), out)
+        _ross_kernel.ross_batch(vals, order, codes, perms, n_classes, k, psi_table(n), out)
         return float(out[0, 0])
     counts = np.bincount(codes, minlength=n_classes)
     used = counts[codes] > 1

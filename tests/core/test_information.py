@@ -13,6 +13,7 @@ from sklearn.metrics import mutual_info_score
 import attractorkit as ak
 from attractorkit._information import copnorm, psi_table, sort_columns
 from attractorkit._kernels import ksg as K
+from attractorkit._kernels import ross as R
 
 
 def gaussian_pair(rho, n, seed, dim=1):
@@ -205,7 +206,7 @@ def test_ross_kernel_matches_brute_force(case):
     x, lab, k = list(ross_cases())[case]
     vals, order = sort_columns(x[:, None])
     out = np.empty((1, 1))
-    K.ross_batch(vals, order, lab, np.arange(x.size)[None], lab.max() + 1, k,
+    R.ross_batch(vals, order, lab, np.arange(x.size)[None], lab.max() + 1, k,
                  psi_table(x.size), out)
     assert out[0, 0] == pytest.approx(brute_ross(x, lab, k), abs=1e-10)
     if case in (1, 2):  # integer data: sklearn's squared-distance KD-tree is exact there
@@ -233,11 +234,11 @@ def test_ross_batch_shuffles_equal_one_at_a_time(singleton):
     vals, order = sort_columns(x)
     psi = psi_table(n)
     out = np.empty((3, 5))
-    K.ross_batch(vals, order, lab, perms, lab.max() + 1, 3, psi, out)
+    R.ross_batch(vals, order, lab, perms, lab.max() + 1, 3, psi, out)
     for u in range(3):
         for s in range(5):
             one = np.empty((1, 1))
-            K.ross_batch(vals[u:u + 1], order[u:u + 1], lab[perms[s]], np.arange(n)[None],
+            R.ross_batch(vals[u:u + 1], order[u:u + 1], lab[perms[s]], np.arange(n)[None],
                          lab.max() + 1, 3, psi, one)
             assert out[u, s] == one[0, 0]
             if s < 2:
