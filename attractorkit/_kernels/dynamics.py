@@ -14,6 +14,9 @@ Conventions: ``X`` is (n_xc, Tx, n_input) and ``cidx[b]`` picks the input row of
 first step of the call, transient included). A trajectory diverges at step t (``diverged_at[b] =
 t + 1``) when any state entry is non-finite or exceeds ``threshold`` in absolute value; it is then
 stopped and its remaining records stay as the caller initialised them (NaN).
+
+The ReLU region kernels of :mod:`.region` are compiled into ``_rollout_block``; numba's cache
+does not notice edits of region.py, so touch this file (or clear the cache) with them.
 """
 
 from __future__ import annotations

@@ -19,12 +19,14 @@ def track_pattern(Z, C, cc, na, P, changed, prevdev, t):
     n = Z.shape[1]
     for r in range(na):
         c = cc[r]
-        for i in range(n):
+        diff = False
+        for i in range(n):  # branch-free, so that the loop vectorises
             p = Z[r, i] + C[c, i] > 0.0
-            if p != P[r, i]:
-                P[r, i] = p
-                changed[r] = t + 1
-                prevdev[r] = np.inf
+            diff |= p != P[r, i]
+            P[r, i] = p
+        if diff:
+            changed[r] = t + 1
+            prevdev[r] = np.inf
 
 
 @njit(cache=True)
