@@ -203,9 +203,10 @@ def _ross(x, codes, n_classes, k):
         xc = xs[cs == c]
         kk = min(k, xc.shape[0] - 1)
         d = cKDTree(xc).query(xc, k=kk + 1, p=np.inf, workers=-1)[0][:, kk]
+        # radius nextafter(d, 0) with <=: < d, or the duplicates of x when d = 0 (as sklearn
+        # and the 1-D kernel count)
         m = full.query_ball_point(xc, np.nextafter(d, 0), p=np.inf, return_length=True,
                                   workers=-1)
-        m[d == 0] = 1
         total += np.sum(digamma(kk) - digamma(xc.shape[0]) - digamma(m))
     return float(digamma(xs.shape[0]) + total / xs.shape[0])
 

@@ -171,15 +171,16 @@ def brute_ross(x, lab, k):
     counts = np.bincount(lab)
     used = counts[lab] > 1
     xs, ls = x[used], lab[used]
+    n = ls.size
     total = 0.0
-    for i in range(xs.size):
-        same = np.flatnonzero((ls == ls[i]) & (np.arange(xs.size) != i))
+    for i in range(n):
+        same = np.flatnonzero((ls == ls[i]) & (np.arange(n) != i))
         kk = min(k, same.size)
-        r = np.sort(np.abs(xs[same] - xs[i]))[kk - 1]
-        dist = np.abs(xs - xs[i])
+        dist = np.abs(xs - xs[i]) if xs.ndim == 1 else np.max(np.abs(xs - xs[i]), axis=1)
+        r = np.sort(dist[same])[kk - 1]
         m = np.sum(dist < r) if r > 0 else np.sum(dist == 0)
         total += digamma(kk) - digamma(same.size + 1) - digamma(m)
-    return digamma(xs.size) + total / xs.size
+    return digamma(n) + total / n
 
 
 def ross_cases():
@@ -215,6 +216,17 @@ def test_ross_kernel_matches_brute_force(case):
         except ImportError:  # a private function: only the reference above if it moves
             return
         assert max(0.0, out[0, 0]) == pytest.approx(_compute_mi_cd(x, lab, k), abs=1e-10)
+
+
+def test_ross_multivariate_follows_the_same_tie_rule():
+    """The KD-tree path for x in 2-D counts ties as the 1-D kernel does (max norm)."""
+    from attractorkit._information import _ross
+
+    g = np.random.default_rng(20)
+    lab = g.integers(0, 3, 300)
+    x = np.column_stack([g.integers(0, 5, 300) + lab, g.integers(0, 3, 300)]).astype(float)
+    assert _ross(x, lab, 3, 3) == pytest.approx(brute_ross(x, lab, 3), abs=1e-10)
+    assert _ross(x[:, :1], lab, 3, 3) == pytest.approx(brute_ross(x[:, 0], lab, 3), abs=1e-10)
 
 
 @pytest.mark.parametrize("singleton", [False, True])
