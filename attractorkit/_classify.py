@@ -433,8 +433,10 @@ class _Run:
             return self._judge(RB[j], X[cidx[b], 0], lam[j], se[j], r, b)
 
         # the runs' evidence is independent (each fills its own rows of r) and mostly LAPACK,
-        # sorting and distance code that releases the GIL: one worker thread per core
-        workers = min(len(todo), os.cpu_count() or 1)
+        # sorting and distance code that releases the GIL: one worker thread per core. Models
+        # other than the kernel models may not expect concurrent calls: one thread for them.
+        kernel = eng.kernel_spec(self.model) is not None
+        workers = min(len(todo), os.cpu_count() or 1) if kernel else 1
         if workers > 1:
             with ThreadPoolExecutor(workers) as ex:
                 done = list(ex.map(judge, todo))
