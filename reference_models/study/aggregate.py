@@ -20,7 +20,7 @@ from . import stats as st
 from .config import StatsSettings
 
 __all__ = ["REQUIRED_COLUMNS", "CLAIMS", "collect_table", "cell_summaries", "evaluate_claims",
-           "validate_table"]
+           "trained_networks", "validate_table"]
 
 REQUIRED_COLUMNS = ("paradigm", "delta", "complexity", "seed", "accuracy", "f_qp",
                     "f_qp_low", "f_qp_high", "balance")
@@ -159,6 +159,15 @@ def _finite(x):
     return x[np.isfinite(x)]
 
 
+def trained_networks(t: dict, settings: StatsSettings) -> dict:
+    """The rows of networks that reached the training criterion (all rows when
+    ``settings.criterion_only`` is False or the table does not say)."""
+    if not settings.criterion_only or "reached_criterion" not in t:
+        return t
+    keep = np.asarray(t["reached_criterion"], dtype=float) == 1.0
+    return {k: np.asarray(v)[keep] for k, v in t.items()}
+
+
 def evaluate_claims(table: Mapping, settings: StatsSettings, *, complexities=None
                     ) -> list[dict]:
     """Every claim of :data:`CLAIMS`: our estimate, its interval, the test and the verdict.
@@ -170,7 +179,7 @@ def evaluate_claims(table: Mapping, settings: StatsSettings, *, complexities=Non
     p_value, n), ``measure`` (what the estimate is), ``test``, ``effect_size`` (where one
     applies), ``verdict`` and ``reason`` (why that verdict, from the numbers).
     """
-    t = validate_table(table)
+    t = trained_networks(validate_table(table), settings)
     s = settings
     kw = {"n_perm": s.n_perm, "n_boot": s.n_boot, "confidence": s.confidence}
     out = []

@@ -165,6 +165,9 @@ class StatsSettings:
     """f_QP(SL) counts as ~0 when its whole interval lies below this."""
     accuracy_margin: float = 0.05
     """RL and SL accuracies count as similar when the interval of the difference lies within."""
+    criterion_only: bool = True
+    """Claims use only the networks that reached the training criterion, as the paper analyses
+    trained networks; the others are counted in the report."""
     seed: int = 20251013
 
     def validate(self) -> StatsSettings:
@@ -176,6 +179,8 @@ class StatsSettings:
                   "accuracy_margin"):
             _float(f"stats.{f}", getattr(self, f), low=0.0, high=1.0)
         _int("stats.seed", self.seed, minimum=0)
+        if not isinstance(self.criterion_only, bool):
+            raise _fail("stats.criterion_only", "true or false", self.criterion_only)
         return self
 
 

@@ -133,3 +133,24 @@ def test_bad_tables_are_refused():
     t["f_qp"] = t["f_qp"][:-1]
     with pytest.raises(ValidationError, match="length"):
         agg.evaluate_claims(t, SETTINGS)
+
+
+def test_claims_use_only_networks_that_reached_the_criterion():
+    """Untrained SL networks at chance (f_QP 0.9, accuracy 0.5) would flip the SL claims; with
+    ``criterion_only`` (the default) they are left out, exactly as if they were not there."""
+    import dataclasses
+
+    t = synthetic()
+    t["reached_criterion"] = np.ones(len(t["seed"]), dtype=float)
+    bad = (t["paradigm"] == "sl") & (t["seed"] < 4)
+    polluted = {k: v.copy() for k, v in t.items()}
+    polluted["f_qp"][bad], polluted["accuracy"][bad] = 0.9, 0.5
+    polluted["reached_criterion"][bad] = 0.0
+    clean = {k: v[~bad] for k, v in t.items()}
+    assert verdicts(polluted) == verdicts(clean)
+    assert agg.evaluate_claims(polluted, SETTINGS) == agg.evaluate_claims(clean, SETTINGS)
+    everything = dataclasses.replace(SETTINGS, criterion_only=False)
+    v_all = {c["id"]: c["verdict"] for c in agg.evaluate_claims(polluted, everything)}
+    assert v_all["sl_fixed_points"] != "reproduced"
+    with pytest.raises(ValidationError, match="criterion_only"):
+        StatsSettings(criterion_only="yes").validate()
