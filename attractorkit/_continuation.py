@@ -17,6 +17,7 @@ from ._fp_solve import as_conditions, check_model_arg, solve_points
 from ._kernels import newton as _nk
 from ._results import Result
 from ._stability import crossing_kind
+from ._threads import blas_single_threaded
 from ._validation import as_rng, check_int, check_positive
 
 __all__ = ["FixedPointBranches", "continue_fixed_points"]
@@ -98,6 +99,7 @@ class FixedPointBranches(Result):
         return ax
 
 
+@blas_single_threaded
 def continue_fixed_points(model, inputs, *, initial_states=None, n_init=64, n_fresh=None,
                           tol=1e-10, max_iter=100, tol_unique=1e-6, max_jump=None,
                           delta=1e-8, rng=None, **find_kw) -> FixedPointBranches:

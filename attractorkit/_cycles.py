@@ -24,7 +24,7 @@ from ._kernels import newton as _nk
 from ._relu_exact import relu_drives, relu_spec
 from ._results import Result
 from ._stability import LABELS, classify_spectra
-from ._threads import one_blas_thread
+from ._threads import blas_single_threaded, one_blas_thread
 from ._validation import as_rng, check_int, check_positive
 
 __all__ = ["Cycles", "find_cycles"]
@@ -194,6 +194,7 @@ def _monodromy_spectra(model, orbits, X):
     return ev
 
 
+@blas_single_threaded
 def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, noise=0.0,
                 tol=1e-10, max_iter=100, exact="auto", tol_unique=1e-6, include_lower=False,
                 delta=1e-8, n_steps=100, init_scale=1.0, max_norm=1e6, rng=None) -> Cycles:

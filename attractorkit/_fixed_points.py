@@ -26,7 +26,7 @@ from ._relu_exact import RegionCache, relu_drives, relu_exact_points, relu_spec
 from ._relu_exact import consistent as _consistent
 from ._results import Result
 from ._stability import LABELS, Stability, stability_from_jacobians
-from ._threads import one_blas_thread
+from ._threads import blas_single_threaded, one_blas_thread
 from ._validation import as_rng, check_choice, check_int, check_positive
 
 __all__ = [
@@ -308,6 +308,7 @@ def _build(model, X, H, cond, *, exact, iters, tol, method, tol_unique, dedup, d
 
 
 # -- the one call ----------------------------------------------------------------------------------
+@blas_single_threaded
 def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=256, noise=0.0,
                       method="newton", tol=1e-10, tol_q=1e-12, max_iter=None, exact="auto",
                       tol_unique=None, deduplicate=True, delta=1e-8, n_modes=3, lr=0.05,

@@ -18,7 +18,7 @@ import scipy.linalg
 from ._errors import ValidationError
 from ._model import is_model
 from ._results import Result
-from ._threads import one_blas_thread
+from ._threads import blas_single_threaded, one_blas_thread
 from ._validation import as_float_array, check_int, check_positive
 
 __all__ = ["Stability", "linear_stability", "classify_spectra", "LABELS"]
@@ -272,6 +272,7 @@ def _left_modes(vr, lead):
     return left
 
 
+@blas_single_threaded
 def linear_stability(model, points, inputs, *, delta: float = 1e-8,
                      n_modes: int = 3) -> Stability:
     """Linear stability of ``model`` at ``points`` under constant ``inputs``.
