@@ -11,7 +11,6 @@ import dataclasses
 
 import numpy as np
 
-from . import _evidence as E
 from . import _features as F
 from ._dynengine import numpy_advance
 from ._errors import ValidationError
@@ -142,7 +141,7 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
         if flow:
             ev["frequency"][i] = 1.0 / np.mean(times[k:] - times[:-k])
         return
-    ct = E.curve_test(P)
+    ct = F.curve_test(P)
     ev["ring_cv"][i], ev["shift_spread"][i] = ct["ring_cv"], ct["shift_spread"]
     ev["gap_ratio"][i], ev["rotation"][i] = ct["gap_ratio"], ct["rotation"]
     if np.isfinite(ct["rotation"]):
@@ -152,7 +151,7 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
     ev["section_kind"][i] = "curve" if curve else "other"
     ev["line_fraction"][i], fr = F.spectral_lines(F.pc1_series(P))
     ev["frequency"][i] = fr
-    ev["corr_dim"][i] = E.correlation_dimension(X[:: max(1, X.shape[0] // 4000)])
+    ev["corr_dim"][i] = F.correlation_dimension(X[:: max(1, X.shape[0] // 4000)])
 
 
 def polish(model, h, x, p, flow, n_iter=8):

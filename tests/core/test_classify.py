@@ -199,8 +199,11 @@ def test_relu_runs_settle_by_region_and_a_saddle_is_not_certified():
     assert s.label[0, 0] == "fixed_point" and s.reason[0, 0] == "step below tolerance"
 
 
-def test_fast_evidence_matches_the_feature_reference():
-    from attractorkit import _evidence as E
+def test_sparse_eigenmap_and_sort_free_dimension_match_their_references():
+    """curve_test's sparse eigensolver against the dense one; correlation_dimension's counts
+    against counts over the fully sorted distances."""
+    from scipy.spatial.distance import pdist
+
     from attractorkit import _features as F
 
     rng = np.random.default_rng(3)
@@ -209,7 +212,7 @@ def test_fast_evidence_matches_the_feature_reference():
         (3, 20))
     noise = rng.standard_normal((1000, 6))
     for P in (curve, noise):
-        ref, fast = F.curve_test(P), E.curve_test(P)
+        ref, fast = F.curve_test(P, dense=True), F.curve_test(P)
         assert ref["connected"] == fast["connected"]
         for key in ("ring_cv", "gap_ratio"):
             np.testing.assert_allclose(fast[key], ref[key], rtol=1e-6)
@@ -217,6 +220,11 @@ def test_fast_evidence_matches_the_feature_reference():
         # thresholds on them are >= 0.02 and rational_tol 2e-5 on distances of ~1e-2)
         for key in ("rotation", "shift_spread"):
             np.testing.assert_allclose(fast[key], ref[key], atol=1e-4)
-        assert E.correlation_dimension(P) == F.correlation_dimension(P)
-    assert E.curve_test(curve[:10])["connected"] is False
-    assert np.isnan(E.correlation_dimension(curve[:20]))
+        idx = np.random.default_rng(0).choice(P.shape[0], size=400, replace=False)
+        D = pdist(F._reduce(P[idx], 20))
+        D = np.sort(D[D > 0])
+        r = np.geomspace(*np.quantile(D, [0.005, 0.1]), 10)
+        C = np.searchsorted(D, r, side="right") / D.size
+        assert F.correlation_dimension(P) == float(np.polyfit(np.log(r), np.log(C), 1)[0])
+    assert F.curve_test(curve[:10])["connected"] is False
+    assert np.isnan(F.correlation_dimension(curve[:20]))
