@@ -240,9 +240,12 @@ def decide(ev, i, lam, flow, st: Settings, slow):
         if has_lam and lam1 > band:
             return UNDETERMINED, np.nan, 0, 0.0, "settled to a point but lambda1 > 0"
         return FIXED, np.nan, 0, 1.0, "step below tolerance"
-    if not flow and np.isfinite(ev["recurrence_error"][i]) and ev["recurrence_error"][i] <= \
-            st.period_tol:
-        p = int(ev["n_section_points"][i]) if kind == "points" else 0
+    # an exact recurrence needs a period that holds over a whole window of the orbit
+    # ("points"); a single close return (recurrence_error <= period_tol with no period found,
+    # e.g. a slow spiral near its fixed point) is not one
+    if not flow and kind == "points" and np.isfinite(ev["recurrence_error"][i]) and \
+            ev["recurrence_error"][i] <= st.period_tol:
+        p = int(ev["n_section_points"][i])
         if has_lam and lam1 > band:
             return UNDETERMINED, np.nan, 0, 0.0, "exact recurrence but lambda1 > 0"
         return PERIODIC, float(p), 0, 1.0, f"exact recurrence with period {p}"

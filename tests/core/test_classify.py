@@ -228,3 +228,19 @@ def test_sparse_eigenmap_and_sort_free_dimension_match_their_references():
         assert F.correlation_dimension(P) == float(np.polyfit(np.log(r), np.log(C), 1)[0])
     assert F.curve_test(curve[:10])["connected"] is False
     assert np.isnan(F.correlation_dimension(curve[:20]))
+
+
+def test_a_close_return_without_a_period_is_not_an_exact_recurrence():
+    """Evidence with recurrence_error below period_tol but no period over a window (section
+    kind "other") must not give "exact recurrence with period 0"."""
+    from attractorkit import _decide as D
+
+    st = D.Settings()
+    ev = D.empty_evidence(1)
+    ev["step_size"][0], ev["recurrence_error"][0] = 1e-6, 1e-9
+    ev["section_kind"][0], ev["zero_band"][0] = "other", 1e-3
+    label, period, *_ , why = D.decide(ev, 0, np.array([-0.003, -0.1]), False, st, None)
+    assert "period 0" not in why and not (label == D.PERIODIC and period == 0)
+    ev["section_kind"][0], ev["n_section_points"][0] = "points", 3
+    label, period, *_ , why = D.decide(ev, 0, np.array([-0.003, -0.1]), False, st, None)
+    assert label == D.PERIODIC and period == 3 and why == "exact recurrence with period 3"
