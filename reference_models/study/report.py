@@ -217,7 +217,7 @@ def claims_markdown(claims: list[dict]) -> str:
                                                          "test", "reason")}
         num = f"{q['measure']}: {_fmt(e['value'])} [{_fmt(e['low'])}, {_fmt(e['high'])}]"
         lines.append(f"| {q['claim']} | \"{q['paper']}\" ({q['source']}) | {num} | {e['n']} | "
-                     f"{q['test']} (p = {_fmt(e['p_value'])}) | **{c['verdict']}**: "
+                     f"{q['test']} (p = {_fmt(e['p_value'], 4)}) | **{c['verdict']}**: "
                      f"{q['reason']} |")
     return "\n".join(lines) + "\n"
 
@@ -231,7 +231,7 @@ def _claims_html(claims):
             f"<td>{html.escape(c['claim'])}</td><td><i>{html.escape(c['paper'])}</i> "
             f"({html.escape(c['source'])})</td><td>{html.escape(c['measure'])}: "
             f"<b>{_fmt(e['value'])}</b> [{_fmt(e['low'])}, {_fmt(e['high'])}], n = {e['n']}"
-            f"</td><td>{html.escape(c['test'])}; p = {_fmt(e['p_value'])}</td>"
+            f"</td><td>{html.escape(c['test'])}; p = {_fmt(e['p_value'], 4)}</td>"
             f"<td><b>{c['verdict']}</b><br><small>{html.escape(c['reason'])}</small></td></tr>")
     return ("<table><tr><th>claim</th><th>the paper</th><th>our number [95% CI]</th>"
             "<th>test</th><th>verdict</th></tr>" + "".join(rows) + "</table>")

@@ -180,8 +180,8 @@ def verdict_directional(est: Estimate, *, alpha: float, sesoi: float, min_n: int
         return NOT_REPRODUCED, (f"upper end of the interval {est.high:.3g} < smallest effect "
                                 f"of interest {sesoi:.3g}")
     if est.p_value < alpha and est.low > 0:
-        return REPRODUCED, f"p = {est.p_value:.3g} < {alpha:g} and interval above 0"
-    return INCONCLUSIVE, (f"p = {est.p_value:.3g}, interval [{est.low:.3g}, {est.high:.3g}] "
+        return REPRODUCED, f"p = {est.p_value:.4g} < {alpha:g} and interval above 0"
+    return INCONCLUSIVE, (f"p = {est.p_value:.4g}, interval [{est.low:.3g}, {est.high:.3g}] "
                           "neither rules the effect in nor out")
 
 
