@@ -295,7 +295,8 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
     (``by_region[b] = True``, H[b] = the exact fixed point) at a region test (every
     region_every steps) when its activation pattern has not changed for region_every steps,
     the pattern's region holds a certified attracting fixed point
-    (:func:`region.region_fixed_point`, cached per condition) and, at two consecutive tests,
+    (:func:`region.region_candidate` and :func:`region.region_contracting`, cached per
+    condition) and, at two consecutive tests,
     the largest deviation of the run's pre-activations from the fixed point's, relative to
     their distance from the switching threshold, is <= region_tol and decreasing."""
     B, n = H.shape

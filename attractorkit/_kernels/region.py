@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .newton import _relu_region_fixed_point
+
 
 @njit(cache=True)
 def track_pattern(Z, C, cc, na, P, changed, prevdev, t):
@@ -57,27 +59,16 @@ def _block(WhT, idx):
 
 @njit(cache=True)
 def region_candidate(WhT, c, pat, h_out, z_out):
-    """The fixed point of h = D (W h + c) for the pattern ``pat`` (``h_out``; its
-    pre-activations in ``z_out``): True if it lies strictly inside the pattern's region."""
+    """The fixed point of h = D (W h + c) for the pattern ``pat`` (``h_out``, solved by
+    :func:`newton._relu_region_fixed_point`; its pre-activations in ``z_out``): True if it lies
+    strictly inside the pattern's region."""
     n = pat.size
+    if not _relu_region_fixed_point(WhT.T, c, pat, h_out):
+        return False
     idx = _active(pat)
-    a = idx.size
-    h_out[:] = 0.0
-    if a > 0:
-        A = -_block(WhT, idx)
-        rhs = np.empty(a)
-        for p in range(a):
-            A[p, p] += 1.0
-            rhs[p] = c[idx[p]]
-        try:
-            x = np.linalg.solve(A, rhs)
-        except Exception:  # noqa: BLE001 - numba raises LinAlgError on exact singularity
-            return False
-        for p in range(a):
-            h_out[idx[p]] = x[p]
     for i in range(n):
         z = c[i]
-        for p in range(a):
+        for p in range(idx.size):
             z += h_out[idx[p]] * WhT[idx[p], i]
         if not (z > 0.0 if pat[i] else z < 0.0):
             return False
@@ -105,20 +96,6 @@ def region_contracting(WhT, pat):
             return True
         Pw = Pw @ Pw
     return False
-
-
-@njit(cache=True)
-def region_fixed_point(WhT, c, pat, h_out, z_out):
-    """Fixed point of the ReLU map h' = relu(W h + c) in the linear region of activation
-    pattern ``pat``, if it lies in that region and attracts there.
-
-    In the region h' = D (W h + c) with D = diag(pat): the candidate solves
-    (I - W_AA) h_A = c_A on the active units A (h = 0 elsewhere). It is accepted when
-    z* = W h* + c has exactly the pattern (z*_i > 0 on A, < 0 off A, strictly) and the region's
-    linear map W_AA is certified contracting (:func:`region_contracting`; saddles and sources
-    are rejected). Returns True and fills ``h_out`` (h*) and ``z_out`` (z*) on acceptance.
-    """
-    return region_candidate(WhT, c, pat, h_out, z_out) and region_contracting(WhT, pat)
 
 
 @njit(cache=True)

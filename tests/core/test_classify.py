@@ -153,7 +153,10 @@ def test_bad_input_and_round_trip(tmp_path):
 
 
 def test_relu_region_fixed_point_matches_numpy_and_rejects_saddles():
-    from attractorkit._kernels.region import region_fixed_point
+    from attractorkit._kernels.region import region_candidate, region_contracting
+
+    def region_fixed_point(WhT, c, pat, h_out, z_out):  # what the rollout accepts
+        return region_candidate(WhT, c, pat, h_out, z_out) and region_contracting(WhT, pat)
 
     rng = np.random.default_rng(5)
     n = 12
