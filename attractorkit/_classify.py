@@ -197,9 +197,13 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
        and for flows the crossing rate matches the dominant frequency; else ``undetermined``;
     7. anything else (lambda1 < -band but not settled) -> ``undetermined``.
 
-    Undetermined runs are continued for another ``n_steps`` (up to ``max_extensions`` times)
-    before the label is final. Attractors of one condition are matched across initial states
-    (same label, and point sets within a few nearest-neighbour spacings of each other).
+    Undetermined runs still in their transient (non-stationary halves, lambda1 < -band, or
+    return distances |h_{t+p} - h_t| that shrink along the record; only these are tried with
+    rule 4) and undetermined runs with lambda1 > band are continued for another ``n_steps`` (up
+    to ``max_extensions`` times) before the label is final; other undetermined runs sit on their
+    attractor and keep the label of their first pass. Attractors of one condition are matched
+    across initial states (same label, and point sets within a few nearest-neighbour spacings of
+    each other).
 
     Parameters
     ----------
@@ -445,15 +449,21 @@ class _Run:
         return [b for (_, b), ok in zip(todo, done) if not (ok or last)]
 
     def _judge(self, R, x, lam, se, r, b):
-        """Gather evidence and decide; False when the run should be extended."""
+        """Gather evidence and decide; False when the run is left undetermined while still in
+        its transient (worth extending)."""
         st = self.st
         D.gather(self.model, R, x, lam, se, self.T, self.flow, self.dt, st, r.ev, b)
         label, period, tdim, conf, why = D.decide(r.ev, b, lam, self.flow, st, None)
         slow = None
         lam1 = lam[0] if lam.size else np.nan
-        unsettled = not (abs(np.log(max(r.ev["spread_ratio"][b], 1e-300))) <= st.stationary_tol
-                         and r.ev["mean_shift"][b] <= st.stationary_tol)
-        if label == D.UNDETERMINED and (unsettled or not lam1 >= -r.ev["zero_band"][b]):
+        # still in its transient: the halves of the record differ, the exponents contract, or
+        # the return distances shrink. Only such runs can gain from Newton or more steps.
+        transient = False
+        if label == D.UNDETERMINED:
+            transient = not (abs(np.log(max(r.ev["spread_ratio"][b], 1e-300)))
+                             <= st.stationary_tol and r.ev["mean_shift"][b] <= st.stationary_tol) \
+                or not lam1 >= -r.ev["zero_band"][b] or D.approaching(R, self.flow, st)
+        if transient:
             slow = D.converging(self.model, R, x, self.flow, st)
             if slow is not None:
                 r.ev["converging_rate"][b] = slow[2]
@@ -473,7 +483,10 @@ class _Run:
             k = min(R.shape[0], 400)  # a random (not strided: phases) sample of the orbit
             pts = R[np.sort(np.random.default_rng(b).choice(R.shape[0], k, replace=False))]
         r.set(b, label, period=period, tdim=tdim, conf=conf, reason=why, loc=loc, pts=pts)
-        return label != D.UNDETERMINED
+        # extend runs still in their transient, and orbits with lambda1 > 0 (the evidence on a
+        # chaotic orbit is statistical: a new record is a new sample); other undetermined runs
+        # sit on their attractor, and more of the same record would not change the evidence
+        return label != D.UNDETERMINED or not (transient or lam1 > r.ev["zero_band"][b])
 
 
 def _cycle(model, h, x, p):

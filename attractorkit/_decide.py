@@ -197,6 +197,29 @@ def _compose(model, h, x, p, flow):
     return y - h, M
 
 
+def approaching(X, flow, st: Settings) -> bool:
+    """Does the record still approach a fixed point or a cycle? The return distances
+    |h_{t+p} - h_t|_inf, at p = 1 and (maps) the two periods p <= 30 with the closest last
+    returns, shrink along the record: their quarter medians strictly decrease and the last is
+    below 0.7 of the first. On an attractor they are stationary instead (a quasi-periodic
+    orbit's near-returns, a cycle above the candidate periods)."""
+    spread = F.spread_of(X)
+    cands = {1}
+    if not flow:
+        e = F.last_returns(X, min(st.p_max, 30))
+        cands |= {int(j) + 1 for j in np.argsort(e)[:2] if e[j] <= 0.2 * max(spread, 1e-300)}
+    for p in sorted(cands):
+        if X.shape[0] < p + 8:
+            continue
+        d = np.max(np.abs(X[p:] - X[:-p]), axis=1)
+        q = d.size // 4
+        quarters = [np.median(d[k * q:(k + 1) * q]) for k in range(4)]
+        if quarters[-1] < 0.7 * quarters[0] and \
+                all(a > b for a, b in zip(quarters[:-1], quarters[1:])):
+            return True
+    return False
+
+
 def converging(model, X, x, flow, st: Settings):
     """Slow approach to a fixed point or periodic orbit: Newton-polish a candidate near the end
     of the record and check it is attracting and approached. Returns (p, h*, rate) or None."""

@@ -247,3 +247,41 @@ def test_a_close_return_without_a_period_is_not_an_exact_recurrence():
     ev["section_kind"][0], ev["n_section_points"][0] = "points", 3
     label, period, *_ , why = D.decide(ev, 0, np.array([-0.003, -0.1]), False, st, None)
     assert label == D.PERIODIC and period == 3 and why == "exact recurrence with period 3"
+
+
+def test_return_distances_tell_a_transient_from_an_attractor():
+    """approaching(): a slow approach to a 3-cycle (0.998 per step) is a transient; an
+    irrational rotation, an exact cycle and a chaotic orbit are not."""
+    from attractorkit import _decide as D
+
+    st, t = D.Settings(), np.arange(900)
+    cycle = np.array([[1.0, 0.0, 0.5], [-0.3, 0.8, 0.1], [0.2, -0.6, -0.9]])
+    v = np.array([0.3, -0.2, 0.4])
+    assert D.approaching(cycle[t % 3] + 0.998 ** t[:, None] * v, False, st)
+    assert not D.approaching(cycle[t % 3], False, st)
+    ang = 2 * np.pi * 0.5 * (np.sqrt(5) - 1) * t
+    assert not D.approaching(np.c_[np.cos(ang), np.sin(ang), np.cos(ang) ** 2], False, st)
+    x = [0.3]
+    for _ in range(899):
+        x.append(4.0 * x[-1] * (1.0 - x[-1]))
+    assert not D.approaching(np.array(x)[:, None], False, st)
+    # a flow creeping onto its fixed point: the step size (p = 1) shrinks
+    assert D.approaching(np.exp(-0.002 * t)[:, None] * v, True, st)
+
+
+def test_only_transients_and_positive_exponents_are_extended():
+    """An undetermined run that sits on its attractor keeps its first-pass label (one pass);
+    one with lambda1 > 0 gets its extensions."""
+    ang = 2 * np.pi * 0.5 * (np.sqrt(5) - 1)
+    A = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    from attractorkit.adapters import VanillaRNN
+
+    a = ak.classify_attractors(VanillaRNN(A, activation="identity"), None,
+                               initial_states=[[1.0, 0.0]], n_steps=500, n_transient=100,
+                               rng=0)  # a rotation: two zero exponents but a 1-D orbit
+    assert a.label[0, 0] == "undetermined" and a.reason[0, 0].startswith("lambda1 ~ 0")
+    assert a.steps[0, 0] == 100 + 500
+    lg = ak.classify_attractors(Logistic(), [[4.0]], initial_states=[[0.3]], n_steps=500,
+                                n_transient=100, thresholds={"line_fraction": 0.0}, rng=0)
+    assert lg.label[0, 0] == "undetermined" and "line spectrum" in lg.reason[0, 0]
+    assert lg.steps[0, 0] == 100 + 3 * 500
