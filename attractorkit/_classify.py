@@ -266,6 +266,7 @@ class _Run:
                  max_extensions, threshold, rng, max_memory, progress):
         self.__dict__.update(locals())
         del self.__dict__["self"]
+        self.work = None
         self.n_skip = n_steps // 10
         self.T = (n_steps - self.n_skip) * (dt if flow else 1.0)
         # QR every 5 steps when that keeps every window boundary on a QR step (the windows,
@@ -275,9 +276,21 @@ class _Run:
             else 1
 
     def _batches(self, idx, n_rec):
-        n = int(self.model.n_state)
-        size = max(1, int(self.max_memory // max(n_rec * n * 8, 1)))
-        return [idx[k:k + size] for k in range(0, idx.size, size)]
+        return [idx[k:k + self._rows(n_rec)] for k in range(0, idx.size, self._rows(n_rec))]
+
+    def _rows(self, n_rec):
+        """Runs whose records of n_rec states fit max_memory."""
+        return max(1, int(self.max_memory // max(n_rec * int(self.model.n_state) * 8, 1)))
+
+    def _records(self, B, n_rec, reserve=0):
+        """A (B, n_rec, n) view of one record buffer shared by the quick-test window and the
+        Lyapunov passes (fresh memory costs a page fault per page: one buffer, touched once).
+        ``reserve`` elements are set aside for later, larger requests. Point sets kept from the
+        records must be copies."""
+        need = B * n_rec * int(self.model.n_state)
+        if self.work is None or self.work.size < need:
+            self.work = np.empty(max(need, reserve))  # untouched pages cost nothing
+        return self.work[:need].reshape(B, n_rec, int(self.model.n_state))
 
     def all(self, X, H0):
         c, i, n = H0.shape
@@ -323,17 +336,22 @@ class _Run:
             if region[b]:
                 r.ev["step_size"][b] = 0.0
                 r.set(b, D.FIXED, conf=1.0, reason="converges to the attracting fixed point "
-                      "of its linear region", loc=H[b], pts=H[b][None])
+                      "of its linear region", loc=H[b], pts=H[b][None].copy())
             elif settled[b] >= 0 and settled[b] <= n0:  # before the quick-test window
                 r.ev["step_size"][b] = 0.0
                 r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=H[b],
-                      pts=H[b][None])
+                      pts=H[b][None].copy())
             else:
                 continue
             if self.lyapunov == "all":
                 pending.append(b)
         live = np.flatnonzero((d < 0) & ~region & ((settled < 0) | (settled > n0)))
-        # the quick-test window: the runs moving at its start, recorded in batches
+        # the quick-test window: the runs moving at its start, recorded in batches (the buffer
+        # is sized for the first Lyapunov batch too)
+        n = H.shape[1]
+        self._records(0, 0, reserve=max(min(live.size, self._rows(nA)) * nA,
+                                        min(live.size, self._rows(self.n_steps)) * self.n_steps)
+                      * n)
         for idx in self._batches(live, nA):
             RA = self._window(H, X, cidx, idx, n0, nA, d, settled, region, r)
             for j, b in enumerate(idx):
@@ -343,7 +361,7 @@ class _Run:
                     else:
                         r.ev["step_size"][b] = 0.0
                         r.set(b, D.FIXED, conf=1.0, reason="converges to the attracting fixed "
-                              "point of its linear region", loc=H[b], pts=H[b][None])
+                              "point of its linear region", loc=H[b], pts=H[b][None].copy())
                     if self.lyapunov == "all" and d[b] < 0:
                         pending.append(b)
                 elif nA < 3 or not self._quick(RA[j], r, b) or self.lyapunov == "all":
@@ -368,7 +386,8 @@ class _Run:
         reg = np.zeros(idx.size, dtype=bool)
         RA, dl, sl = eng.rollout(self.model, Hl, X, cidx[idx], 0, nA, 1, self.threshold, nA,
                                  flow=self.flow, dt=self.dt, varying=False,
-                                 settle_tol=self.st.fp_tol, by_region=reg)
+                                 settle_tol=self.st.fp_tol, by_region=reg,
+                                 out=self._records(idx.size, nA))
         H[idx] = Hl
         d[idx] = np.where(dl >= 0, dl + n0, -1)
         settled[idx] = np.where(sl >= 0, sl + n0, -1)
@@ -381,7 +400,8 @@ class _Run:
         step = np.max(np.abs(R[-1] - R[-2])) / scale
         r.ev["step_size"][b] = step
         if step <= self.st.fp_tol:
-            r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=R[-1], pts=R[-1:])
+            r.set(b, D.FIXED, conf=1.0, reason="step below tolerance", loc=R[-1],
+                  pts=R[-1:].copy())
             return True
         if self.flow:
             return False
@@ -391,12 +411,13 @@ class _Run:
             return False
         if p == 1:  # recurrence of period 1 within period_tol: a fixed point
             r.set(b, D.FIXED, conf=1.0, reason="step below recurrence tolerance", loc=R[-1],
-                  pts=R[-1:])
+                  pts=R[-1:].copy())
             return True
         r.ev["section_kind"][b] = "points"
         r.ev["n_section_points"][b] = p
         r.set(b, D.PERIODIC, period=float(p), conf=1.0,
-              reason=f"exact recurrence with period {p}", loc=R[-p:].mean(0), pts=R[-p:])
+              reason=f"exact recurrence with period {p}", loc=R[-p:].mean(0),
+              pts=R[-p:].copy())
         return True
 
     def _lyapunov_pass(self, idx, X, H, cidx, r, last):
@@ -405,7 +426,8 @@ class _Run:
         Q0 = eng.random_frames(idx.size, n, self.m_exp, self.rng)
         logsum, wins, dB, RB = eng.lyapunov(
             self.model, Hs, X, cidx[idx], Q0, 0, self.n_steps, self.n_skip, self.qr_every, 10,
-            self.threshold, self.n_steps, flow=self.flow, dt=self.dt, varying=False)
+            self.threshold, self.n_steps, flow=self.flow, dt=self.dt, varying=False,
+            out=self._records(idx.size, self.n_steps))
         H[idx] = Hs
         spec = package(logsum, wins, dB, Hs, 1, idx.size, self.n_steps, self.n_skip,
                        self.qr_every, 10,
@@ -470,13 +492,13 @@ class _Run:
                 label, period, tdim, conf, why = D.decide(r.ev, b, lam, self.flow, st, slow)
         if label == D.FIXED:
             loc = slow[1] if slow is not None else R[-1]
-            pts = loc[None]
+            pts = loc[None].copy()
         elif label == D.PERIODIC and not self.flow:
             p = int(period)
             if slow is not None:
                 pts = _cycle(self.model, slow[1], x, p)
             else:
-                pts = R[-p:]
+                pts = R[-p:].copy()
             loc = pts.mean(0)
         else:
             loc = R.mean(0)

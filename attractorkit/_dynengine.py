@@ -126,6 +126,16 @@ def n_blocks(B, min_rows=32):
     return int(max(1, min(numba.get_num_threads(), B // min_rows)))
 
 
+def records(out, B, n_rec, n):
+    """``out`` checked as a (B, n_rec, n) float64 C-contiguous workspace, or a new array."""
+    if out is None:
+        return np.empty((B, n_rec, n))
+    if out.shape != (B, n_rec, n) or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out: expected a C-contiguous float64 array of shape {(B, n_rec, n)}, "
+                         f"received {out.dtype} {out.shape}")
+    return out
+
+
 # -- rollout ------------------------------------------------------------------------------------
 def region_applies(spec, varying) -> bool:
     """ReLU map without leak under constant inputs: piecewise linear with h' = D (W h + c) in
@@ -135,7 +145,7 @@ def region_applies(spec, varying) -> bool:
 
 
 def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *, flow, dt,
-            varying, settle_tol=0.0, check_every=50, by_region=None):
+            varying, settle_tol=0.0, check_every=50, by_region=None, out=None):
     """Advance H (B, n) in place.
 
     Returns (records (B, n_rec, n) NaN-filled, diverged_at (B,), settled_at (B,)). With
@@ -143,10 +153,11 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
     (``settled_at >= 0``, their later records repeat the fixed point); other paths run to the end.
     For ReLU maps (:func:`region_applies`) runs also stop once certified to converge to the
     attracting fixed point of their activation region (H holds that exact point; flagged in the
-    optional bool array ``by_region``).
+    optional bool array ``by_region``). ``out`` may be a preallocated (B, n_rec, n) array for the
+    records (a workspace reused across calls: fresh memory costs page faults).
     """
     B, n = H.shape
-    out = np.empty((B, n_rec, n))  # every record is written, except after a divergence
+    out = records(out, B, n_rec, n)  # every record is written, except after a divergence
     div = np.full(B, -1, dtype=np.int64)
     settled = np.full(B, -1, dtype=np.int64)
     cidx = np.ascontiguousarray(cidx, dtype=np.int64)
@@ -159,19 +170,12 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
         nb = n_blocks(B)
         # blocks of alternating conditions: runs that settle late cluster in neighbouring
         # conditions, and a block holding all of them would leave the other threads idle
-        perm = np.argsort(cidx % nb, kind="stable") if nb > 1 and settle_tol > 0 else None
-        Hb, cb, ob = (H, cidx, out) if perm is None else (
-            H[perm], np.ascontiguousarray(cidx[perm]), np.empty_like(out))
-        db, sb = np.empty_like(div), np.empty_like(settled)
+        order = np.argsort(cidx % nb, kind="stable") if nb > 1 and settle_tol > 0 else \
+            np.arange(B)
         with threadpool_limits(1, user_api="blas"):
-            _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cb, Hb, n_transient, n_steps,
-                                 stride, threshold, ob, db, nb, float(settle_tol),
-                                 int(check_every), sb, every, REGION_TOL, flags)
-        if perm is None:
-            div[:], settled[:] = db, sb
-        else:
-            H[perm], out[perm], div[perm], settled[perm] = Hb, ob, db, sb
-            flags[perm] = flags.copy()
+            _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, order, n_transient,
+                                 n_steps, stride, threshold, out, div, nb, float(settle_tol),
+                                 int(check_every), settled, every, REGION_TOL, flags)
         if by_region is not None:
             by_region[:] = flags
     elif spec is not None:
@@ -235,11 +239,12 @@ def random_frames(B, n, m, rng):
 
 
 def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_windows,
-             threshold, n_rec, *, flow, dt, varying):
+             threshold, n_rec, *, flow, dt, varying, out=None):
     """Benettin QR; H (B, n) advanced in place.
 
     Returns (logsum (B, m), wins (B, n_windows, m), diverged_at (B,), records (B, n_rec, n)).
-    Records (the states after each of the n_steps tangent steps) are produced on request.
+    Records (the states after each of the n_steps tangent steps) are produced on request, in
+    ``out`` if given (see :func:`rollout`).
     """
     B, n = H.shape
     m = Q0.shape[2]
@@ -249,7 +254,7 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
     cidx = np.ascontiguousarray(cidx, dtype=np.int64)
     spec = kernel_spec(model)
     if blas_path(spec) and m <= 32:
-        out = np.empty((B, n_rec, n))  # every record is written, except after a divergence
+        out = records(out, B, n_rec, n)  # every record is written, except after a divergence
         if n_transient:
             d0 = rollout(model, H, X, cidx, n_transient, 0, 1, threshold, 0, flow=flow, dt=dt,
                          varying=varying)[1]
@@ -268,11 +273,12 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
         out[d0 >= 0] = np.nan
         div = np.where(d0 >= 0, d0, np.where(div >= 0, div + n_transient, -1))
         return logsum, wins, div, out
-    out = np.full((B, n_rec, n), np.nan)
     if n_rec:
         Hc = H.copy()
         out = rollout(model, Hc, X, cidx, n_transient, n_rec, 1, threshold, n_rec, flow=flow,
-                      dt=dt, varying=varying)[0]
+                      dt=dt, varying=varying, out=out)[0]
+    else:
+        out = records(out, B, 0, n)
     # per-run products are small: one BLAS thread each (prange / the batch give the parallelism)
     with threadpool_limits(1, user_api="blas"):
         if spec is not None:

@@ -283,10 +283,11 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
 
 
 @njit(cache=True)
-def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
+def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, ids, n_transient, n_steps, stride,
                    threshold, out, diverged_at, settle_tol, check_every, settled_at,
                    region_every, region_tol, by_region):
-    """One block's rollout. Runs still moving are kept compacted at the front of the work
+    """One block's rollout: the rows ``ids`` of H (and of out, diverged_at, settled_at,
+    by_region). Runs still moving are kept compacted at the front of the work
     arrays, so the GEMM only covers them: diverged runs leave at once and, when settle_tol > 0,
     runs whose largest step over one step is <= settle_tol (1 + |h|_inf) at a check (every
     check_every steps) leave as settled (their remaining records repeat the settled state).
@@ -299,12 +300,16 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
     condition) and, at two consecutive tests,
     the largest deviation of the run's pre-activations from the fixed point's, relative to
     their distance from the switching threshold, is <= region_tol and decreasing."""
-    B, n = H.shape
+    B = ids.size
+    n = H.shape[1]
     n_rec = out.shape[1]
     total = n_transient + n_steps
-    rows = np.arange(B)
-    Hc = H.copy()
-    cc = cidx.copy()
+    rows = ids.copy()
+    Hc = np.empty((B, n))
+    cc = np.empty(B, dtype=np.int64)
+    for r in range(B):
+        Hc[r] = H[ids[r]]
+        cc[r] = cidx[ids[r]]
     Z = np.empty((B, n))
     Hp = np.empty((B, n))
     alive = np.ones(B, dtype=np.bool_)
@@ -322,7 +327,7 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
     cache_h = np.zeros((ncond, K, n))
     cache_z = np.zeros((ncond, K, n))
     cache_next = np.zeros(ncond, dtype=np.int64)
-    for b in range(B):
+    for b in ids:
         diverged_at[b] = -1
         settled_at[b] = -1
         by_region[b] = False
@@ -399,7 +404,7 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
         na = w
     for r in range(na):
         H[rows[r], :] = Hc[r]
-    for b in range(B):
+    for b in ids:
         if settled_at[b] > 0:
             for k in range(n_rec):
                 if n_transient + (k + 1) * stride > settled_at[b]:
@@ -407,7 +412,7 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, str
 
 
 @njit(cache=True, parallel=True)
-def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, stride,
+def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, order, n_transient, n_steps, stride,
                     threshold, out, diverged_at, n_blocks, settle_tol, check_every, settled_at,
                     region_every, region_tol, by_region):
     """Batched rollout of h' = (1-a) h + a phi(W h + C[c] + Wx x_t): one GEMM per step and block.
@@ -417,15 +422,16 @@ def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, n_transient, n_steps, st
     runs that have settled on a fixed point stop early (``settled_at[b]``, -1 if not); with
     region_every > 0 (ReLU, alpha = 1, constant inputs) also runs certified to converge to the
     attracting fixed point of their linear region (``by_region[b]``, H[b] = that point).
+    Block k takes the rows ``order[k B / n_blocks : (k + 1) B / n_blocks]`` (a permutation of
+    the rows, so that slow runs can be spread over the blocks without copying the arrays).
     """
     B = H.shape[0]
     for k in prange(n_blocks):
         r0 = k * B // n_blocks
         r1 = (k + 1) * B // n_blocks
-        _rollout_block(act, alpha, WhT, Wx, C, X, cidx[r0:r1], H[r0:r1], n_transient, n_steps,
-                       stride, threshold, out[r0:r1], diverged_at[r0:r1], settle_tol,
-                       check_every, settled_at[r0:r1], region_every, region_tol,
-                       by_region[r0:r1])
+        _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, order[r0:r1], n_transient, n_steps,
+                       stride, threshold, out, diverged_at, settle_tol, check_every, settled_at,
+                       region_every, region_tol, by_region)
 
 
 @njit(cache=True)
