@@ -289,7 +289,7 @@ class _Run:
         records must be copies."""
         need = B * n_rec * int(self.model.n_state)
         if self.work is None or self.work.size < need:
-            self.work = np.empty(max(need, reserve))  # untouched pages cost nothing
+            self.work = eng.workspace(max(need, reserve))  # untouched pages cost nothing
         return self.work[:need].reshape(B, n_rec, int(self.model.n_state))
 
     def all(self, X, H0):

@@ -126,6 +126,28 @@ def n_blocks(B, min_rows=32):
     return int(max(1, min(numba.get_num_threads(), B // min_rows)))
 
 
+def workspace(size):
+    """An uninitialised float64 array of ``size`` elements for large record buffers, backed by
+    anonymous memory with transparent huge pages declined where the platform allows.
+
+    numpy asks for huge pages on large arrays; under the common ``madvise`` THP mode a first
+    touch then zeroes (and may compact) 2 MB at a time, which on the 2-core test machine costs
+    about 1.2-2 ms per MB against 0.4 ms per MB with ordinary pages: for the census' records
+    (300 MB) that was 0.3 s of a 5 s run. Pages are only faulted in when written."""
+    import mmap
+
+    nbytes = max(int(size), 1) * 8
+    advice = getattr(mmap, "MADV_NOHUGEPAGE", None)
+    if advice is None or nbytes < 2**22:
+        return np.empty(int(size))
+    buf = mmap.mmap(-1, nbytes)
+    try:
+        buf.madvise(advice)
+    except OSError:  # kernels without THP support: ordinary pages anyway
+        pass
+    return np.frombuffer(buf, dtype=np.float64, count=int(size))
+
+
 def records(out, B, n_rec, n):
     """``out`` checked as a (B, n_rec, n) float64 C-contiguous workspace, or a new array."""
     if out is None:

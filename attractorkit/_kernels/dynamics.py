@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from .cells import RELU, SIGMOID, SOFTPLUS, TANH, cell_jacobian, cell_step
-from .region import region_settled, track_pattern
+from .region import region_settled, relu_step
 
 
 @njit(cache=True, inline="always")
@@ -245,6 +245,36 @@ def lyapunov_qr(cell, act, alpha, Wh, Wx, bh, bx, flow, dt, H, X, cidx, Q0, n_tr
 # under oversubscription per-step synchronisation (threaded BLAS or a prange per step) is
 # 5-10x slower than this, and on an idle machine it is no faster.
 @njit(cache=True)
+def _relu_update(Z, C, cidx, t, H, alive, threshold, diverged_at, n_tan, Y):
+    """:func:`_vanilla_update` for ReLU, alpha = 1 and constant inputs, in branch-free loops
+    that vectorise: h <- relu(z), each tangent row q_j <- D (W q_j), D = diag(z > 0)."""
+    B, n = H.shape
+    g = np.empty(n)
+    for b in range(B):
+        if not alive[b]:
+            continue
+        c = cidx[b]
+        bad = False
+        for i in range(n):
+            z = Z[b, i] + C[c, i]
+            p = z > 0.0
+            g[i] = 1.0 if p else 0.0
+            v = z if p else 0.0
+            H[b, i] = v
+            bad |= not (abs(v) <= threshold)
+        for j in range(n_tan):
+            r = B * (1 + j) + b
+            for i in range(n):
+                Y[r, i] = g[i] * Z[r, i]
+        if bad:
+            alive[b] = False
+            diverged_at[b] = t + 1
+            H[b, :] = 0.0
+            for j in range(n_tan):
+                Y[B * (1 + j) + b, :] = 0.0
+
+
+@njit(cache=True)
 def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diverged_at,
                     n_tan, Y):
     """Elementwise part of one step: H <- (1-a) H + a phi(Z + C + Wx x_t); tangents likewise.
@@ -255,6 +285,9 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
     B, n = H.shape
     m_in = X.shape[2]
     Tx = X.shape[1]
+    if act == RELU and alpha == 1.0 and Tx == 1:
+        _relu_update(Z, C, cidx, t, H, alive, threshold, diverged_at, n_tan, Y)
+        return
     for b in range(B):
         if not alive[b]:
             continue
@@ -339,10 +372,11 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, ids, n_transient, n_steps
         if check:
             Hp[:na] = Hc[:na]
         np.dot(Hc[:na], WhT, Z[:na])
-        if region:
-            track_pattern(Z, C, cc, na, P, changed, prevdev, t)
-        _vanilla_update(act, alpha, Z[:na], C, Wx, X, cc[:na], t, Hc[:na], alive[:na],
-                        threshold, dv[:na], 0, Z[:na])
+        if region:  # ReLU, alpha = 1, constant inputs
+            relu_step(Z, C, cc, na, Hc, P, changed, prevdev, t, alive, dv, threshold)
+        else:
+            _vanilla_update(act, alpha, Z[:na], C, Wx, X, cc[:na], t, Hc[:na], alive[:na],
+                            threshold, dv[:na], 0, Z[:na])
         s = t + 1 - n_transient
         if s > 0 and s % stride == 0 and s // stride - 1 < n_rec:
             k = s // stride - 1

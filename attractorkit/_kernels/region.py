@@ -15,20 +15,35 @@ from .newton import _relu_region_fixed_point
 
 
 @njit(cache=True)
-def track_pattern(Z, C, cc, na, P, changed, prevdev, t):
-    """ReLU activation pattern of each run's last step (sign of W h + c); ``changed[r]`` is the
-    step at which it last changed (and the deviation memory of the region test is reset)."""
+def relu_step(Z, C, cc, na, H, P, changed, prevdev, t, alive, dv, threshold):
+    """One step h <- relu(z), z = W h + c (Z holds W h, left unchanged) of the first na
+    compacted runs (``dynamics._vanilla_update`` for ReLU, alpha = 1 and constant inputs), fused
+    with the tracking of each run's activation pattern P (the sign of z): ``changed[r]`` is the
+    step at which it last changed (and the deviation memory ``prevdev`` of the region test is
+    reset). A run whose state leaves the bounds is marked dead (``alive``, ``dv = t + 1``, state
+    zeroed)."""
     n = Z.shape[1]
     for r in range(na):
+        if not alive[r]:
+            continue
         c = cc[r]
         diff = False
+        bad = False
         for i in range(n):  # branch-free, so that the loop vectorises
-            p = Z[r, i] + C[c, i] > 0.0
+            z = Z[r, i] + C[c, i]
+            p = z > 0.0
             diff |= p != P[r, i]
             P[r, i] = p
+            v = z if p else 0.0
+            H[r, i] = v
+            bad |= not (abs(v) <= threshold)
         if diff:
             changed[r] = t + 1
             prevdev[r] = np.inf
+        if bad:
+            alive[r] = False
+            dv[r] = t + 1
+            H[r, :] = 0.0
 
 
 @njit(cache=True)
