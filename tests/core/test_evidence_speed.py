@@ -63,3 +63,143 @@ def test_low_quantiles_are_numpys_quantiles():
     out, below = F.low_quantiles(D, [0.005, 0.6], margin=-0.5)
     np.testing.assert_array_equal(out, np.quantile(D, [0.005, 0.6]))
     np.testing.assert_array_equal(np.sort(below), D[D <= out[1]])
+
+
+# --- attractor matching: the KD-tree construction it replaces, kept as the reference ---------
+
+def _ref_facts(P, keep=None):
+    Y = P if keep is None or P.shape[0] == 1 else np.ascontiguousarray(P[:, keep])
+    tree = cKDTree(Y)
+    nn = float(np.median(tree.query(Y, k=2)[0][:, 1])) if P.shape[0] >= 2 else None
+    return F.scale_of(P), F.spread_of(Y), nn, tree, Y
+
+
+def _ref_same(A, B, chaotic=False, keep=None):
+    fa, fb = _ref_facts(A, keep), _ref_facts(B, keep)
+    scale = max(fa[0], fb[0])
+    if chaotic:
+        sa, sb = fa[1], fb[1]
+        s = max(sa, sb, 1e-300)
+        if np.linalg.norm(fa[4].mean(0) - fb[4].mean(0)) <= 0.1 * s and abs(sa - sb) <= 0.1 * s:
+            return True
+    floor = 1e-6 * scale
+    if A.shape[0] == 1 and B.shape[0] == 1:
+        return bool(np.linalg.norm(A[0] - B[0]) <= floor)
+    if A.shape[0] == 1 or B.shape[0] == 1 or A.shape[0] < 20:
+        if A.shape[0] != B.shape[0]:
+            return False
+        return F.set_overlap(A, B, floor) >= 1.0
+    eps = max(3.0 * max(fa[2], fb[2]), 0.1 * max(fa[1], fb[1]), floor)
+    ha = np.mean(fb[3].query(fa[4], k=1, distance_upper_bound=eps)[0] <= eps)
+    hb = np.mean(fa[3].query(fb[4], k=1, distance_upper_bound=eps)[0] <= eps)
+    return float(min(ha, hb)) >= 0.8
+
+
+def _point_sets(rng, d=30):
+    """Pairs of point sets around the matching's decision boundaries: samples of one closed
+    curve (shifted by up to a few eps), clouds, sparse sets, small and single-point sets."""
+    E = rng.standard_normal((4, d))
+    sets = []
+    for t in range(70):
+        n = int(rng.choice([20, 25, 60, 400]))
+        th = rng.uniform(0, 2 * np.pi, (2, n))
+        curve = [np.c_[np.cos(a), np.sin(a), 0.3 * np.cos(3 * a), 0.2 * np.sin(2 * a)] @ E
+                 for a in th]
+        A, B = curve
+        kind = t % 7
+        if kind == 1:  # B shifted: overlap falls from 1 to 0 across these offsets
+            B = B + rng.uniform(0.0, 1.0) ** 2 * rng.standard_normal(d) / np.sqrt(d)
+        elif kind == 2:  # only part of the curve: the share is near 0.8
+            B = B[np.mod(th[1], 2 * np.pi) < rng.uniform(1.0, 2.0) * np.pi]
+        elif kind == 3:  # sparse clouds: the nearest-neighbour term sets eps
+            A, B = rng.standard_normal((n, d)), rng.standard_normal((n, d)) * rng.uniform(
+                0.8, 1.2)
+        elif kind == 4:  # small or single-point sets, fixed points near the 1e-6 tolerance
+            k = int(rng.choice([1, 3]))
+            A = rng.standard_normal((k, d))
+            B = A + rng.choice([0.5, 1.0, 2.0]) * 1e-6 * (1 + np.abs(A).max()) * \
+                rng.standard_normal((k, d)) / np.sqrt(d)
+        elif kind == 5:  # a silent coordinate, the same in both sets
+            A[:, 0] = B[:, 0] = 0.25
+        elif kind == 6:  # far apart (bounding boxes disjoint)
+            B = B + 5.0
+        sets.append((A, B))
+    return sets
+
+
+def test_matching_decisions_are_the_kd_tree_decisions():
+    from attractorkit import _runs
+
+    rng = np.random.default_rng(11)
+    n_same = n_diff = 0
+    for A, B in _point_sets(rng):
+        for chaotic in (False, True):
+            ref = _ref_same(A, B, chaotic)
+            assert _runs._same(A, B, chaotic) == ref
+            n_same += ref
+            n_diff += not ref
+    assert n_same > 20 and n_diff > 20
+
+
+def test_match_ids_are_the_kd_tree_ids():
+    """RunResults.match against the reference loop (first representative with the same label
+    and overlapping points), on conditions mixing fixed points, cycles and curves."""
+    from attractorkit import _decide as Dd
+    from attractorkit import _runs
+
+    rng = np.random.default_rng(4)
+    d, i = 30, 8
+    pairs = _point_sets(rng, d)
+    c = 12
+    r = _runs.RunResults(c * i, d, 3)
+    for b in range(c * i):
+        A, B = pairs[rng.integers(len(pairs))]
+        P = (A, B)[rng.integers(2)]
+        if P.shape[0] == 1:
+            r.set(b, Dd.FIXED, pts=P)
+        elif P.shape[0] < 20:
+            r.set(b, Dd.PERIODIC, pts=P)
+        else:
+            r.set(b, rng.choice([Dd.QP, Dd.CHAOTIC, Dd.UNDETERMINED]), pts=P)
+    r.set(5, Dd.DIVERGENT)
+    r.match(c, i, Dd.Settings())
+    ref = np.full(c * i, -1)
+    for cc in range(c):
+        rows = [b for b in range(cc * i, (cc + 1) * i)
+                if r.label[b] != Dd.DIVERGENT and r.pts[b] is not None]
+        sets = [r.pts[b] for b in rows if r.pts[b].shape[0] > 1]
+        moving = np.ptp(np.concatenate(sets), axis=0) > 0 if sets else None
+        keep = moving if sets and 0 < moving.sum() < moving.size else None
+        reps = []
+        for b in rows:
+            for rep in reps:
+                if r.label[rep] == r.label[b] and _ref_same(
+                        r.pts[rep], r.pts[b], r.label[b] == Dd.CHAOTIC, keep):
+                    ref[b] = ref[rep]
+                    break
+            else:
+                ref[b] = len(reps)
+                reps.append(b)
+    np.testing.assert_array_equal(r.ids, ref)
+    assert ref.max() > 0
+
+
+def test_share_within_decides_like_the_kd_tree_near_the_threshold():
+    """Shares from 0.6 to 1 (B covers part of A's circle): the cheap bounds give the tree's
+    share below 0.8 and a share >= 0.8 exactly when the tree's is."""
+    from attractorkit import _runs
+
+    rng = np.random.default_rng(2)
+    E = rng.standard_normal((2, 30))
+    paths = set()
+    for f in np.linspace(0.6, 1.0, 41):
+        A = np.c_[np.cos(a := rng.uniform(0, 2 * np.pi, 400)), np.sin(a)] @ E
+        B = np.c_[np.cos(b := rng.uniform(0, 2 * np.pi * f, 400)), np.sin(b)] @ E
+        fa, fb = _runs._SetFacts(A), _runs._SetFacts(B)
+        eps = 0.3  # about 3 nearest-neighbour spacings, as in the matching
+        exact = float(np.mean(cKDTree(B).query(A, k=1, distance_upper_bound=eps)[0] <= eps))
+        share = _runs._share_within(fa, fb, eps)
+        assert (share >= 0.8) == (exact >= 0.8)
+        assert share == exact or 0.8 <= share <= exact
+        paths.add("tree" if "tree" in fb._c else "candidates")
+    assert paths == {"tree", "candidates"}
