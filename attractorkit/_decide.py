@@ -181,18 +181,31 @@ def polish(model, h, x, p, flow, n_iter=8):
                 break
         g, M = _compose(model, h, x2, p, flow)
         res = float(np.max(np.abs(g)))
-        ev = np.linalg.eigvals(M)
-        stable = bool(np.max(ev.real) < 0) if flow else bool(np.max(np.abs(ev)) < 1)
+        if flow:
+            stable = bool(np.max(np.linalg.eigvals(M).real) < 0)
+        else:  # rows of M that vanish (silent ReLU units) only add eigenvalues 0
+            keep = np.flatnonzero(np.any(M != 0, axis=1))
+            stable = keep.size == 0 or bool(
+                np.max(np.abs(np.linalg.eigvals(M[np.ix_(keep, keep)]))) < 1)
     return h[0], res, stable
 
 
 def _compose(model, h, x, p, flow):
+    """(F^p(h) - h, d F^p / dh) for maps, (F(h), dF/dh) for flows. Jacobian rows that vanish
+    (silent ReLU units) are skipped in the products."""
     if flow:
         return np.asarray(model.step(h, x)), np.asarray(model.jacobian(h, x))[0]
-    M = np.eye(h.shape[1])
+    M = None
     y = h
     for _ in range(p):
-        M = np.asarray(model.jacobian(y, x))[0] @ M
+        J = np.asarray(model.jacobian(y, x), dtype=float)[0]
+        if M is None:
+            M = J
+        else:
+            rows = np.flatnonzero(np.any(J != 0, axis=1))
+            P = np.zeros_like(M)
+            P[rows] = J[rows] @ M
+            M = P
         y = numpy_advance(model, y, x, False, None)
     return y - h, M
 

@@ -285,3 +285,26 @@ def test_only_transients_and_positive_exponents_are_extended():
                                 n_transient=100, thresholds={"line_fraction": 0.0}, rng=0)
     assert lg.label[0, 0] == "undetermined" and "line spectrum" in lg.reason[0, 0]
     assert lg.steps[0, 0] == 100 + 3 * 500
+
+
+def test_newton_polish_skips_silent_rows_and_keeps_stability():
+    """polish(): the product of Jacobians skips rows of silent ReLU units and the stability
+    test drops them (they only add eigenvalues 0); both stable and unstable points are told
+    apart as with the full eigen-decomposition."""
+    from attractorkit.adapters import VanillaRNN
+
+    from attractorkit import _decide as D
+
+    for a, stable in ((0.5, True), (1.5, False)):
+        W = np.array([[a, 0.3, 0.0], [0.2, 0.5, 0.1], [0.4, 0.0, 0.2]])
+        b = np.array([-1.0 if a > 1 else 1.0, -5.0, 0.1])  # unit 1 silent near the point
+        model = VanillaRNN(W, b=b, activation="relu")
+        h_star = np.linalg.solve(np.eye(2) - W[np.ix_([0, 2], [0, 2])], b[[0, 2]])
+        ref = np.array([h_star[0], 0.0, h_star[1]])
+        for p in (1, 2):
+            h, res, st = D.polish(model, ref + 0.01, np.zeros(0), p, False)
+            np.testing.assert_allclose(h, ref, atol=1e-12)
+            assert res < 1e-12 and st is stable
+            J = np.diag([1.0, 0.0, 1.0]) @ W
+            full = bool(np.max(np.abs(np.linalg.eigvals(np.linalg.matrix_power(J, p)))) < 1)
+            assert full is stable
