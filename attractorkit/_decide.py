@@ -141,7 +141,10 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
         if flow:
             ev["frequency"][i] = 1.0 / np.mean(times[k:] - times[:-k])
         return
-    ct = F.curve_test(P)
+    # maps: the orbit is the analysed point set; one principal-axes decomposition of all of it
+    # serves the curve test, the spectrum and the correlation dimension
+    axes = None if flow else F.pca_axes(P - P.mean(0), 20)
+    ct = F.curve_test(P, axes=axes)
     ev["ring_cv"][i], ev["shift_spread"][i] = ct["ring_cv"], ct["shift_spread"]
     ev["gap_ratio"][i], ev["rotation"][i] = ct["gap_ratio"], ct["rotation"]
     if np.isfinite(ct["rotation"]):
@@ -149,9 +152,9 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
     curve = (ct["connected"] and ct["ring_cv"] < st.ring_cv
              and ct["shift_spread"] < st.shift_spread and ct["gap_ratio"] < st.gap_ratio)
     ev["section_kind"][i] = "curve" if curve else "other"
-    ev["line_fraction"][i], fr = F.spectral_lines(F.pc1_series(P))
+    ev["line_fraction"][i], fr = F.spectral_lines(F.pc1_series(P, axes))
     ev["frequency"][i] = fr
-    ev["corr_dim"][i] = F.correlation_dimension(X[:: max(1, X.shape[0] // 4000)])
+    ev["corr_dim"][i] = F.correlation_dimension(X[:: max(1, X.shape[0] // 4000)], axes=axes)
 
 
 def polish(model, h, x, p, flow, n_iter=8):

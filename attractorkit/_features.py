@@ -66,9 +66,12 @@ def pca_axes(C, k):
     return Vt[:k], S[:k] ** 2 / max(n, 1)
 
 
-def _reduce(P, k=10):
+def _reduce(P, k=10, axes=None):
+    """P centred and projected on its first k principal axes (those with a variance above
+    1e-18 of the first, at least 2); ``axes`` = (V, var) from :func:`pca_axes` of a larger
+    set holding P (e.g. the whole orbit) replaces P's own."""
     C = P - P.mean(0)
-    V, var = pca_axes(C, k)
+    V, var = pca_axes(C, k) if axes is None else (axes[0][:k], axes[1][:k])
     keep = max(2, int(np.sum(var > 1e-18 * var[0])) if var.size and var[0] > 0 else 2)
     # contiguous axes: a BLAS product (the reversed-order view takes numpy's slow loop)
     return C @ np.ascontiguousarray(V[:keep].T)
@@ -126,7 +129,7 @@ def _laplacian_low(L, dense):
     return eigh(L.toarray(), subset_by_index=[0, 2])
 
 
-def curve_test(P, *, n_max=400, k=6, dense=False) -> dict:
+def curve_test(P, *, n_max=400, k=6, dense=False, axes=None) -> dict:
     """Is the ordered point sequence P a rotation on one closed curve?
 
     The points (a contiguous block of at most ``n_max``) are ordered around the curve by the
@@ -137,6 +140,8 @@ def curve_test(P, *, n_max=400, k=6, dense=False) -> dict:
     the empirical distribution function conjugates the dynamics to a rigid rotation), so the
     spread of the rank shifts measures how well "rotation on a closed curve" describes P.
     ``dense=True`` uses the dense eigensolver (the reference for the sparse default).
+    ``axes``: principal axes (V, var) of all of P (see :func:`pca_axes`) for the
+    10-dimensional reduction, instead of those of the block.
 
     Returns keys: ``ring_cv`` (spread of the eigenmap radius), ``rotation`` (in [0, 0.5],
     orientation folded), ``shift_spread`` (circular std of rank shifts, cycles), ``gap_ratio``
@@ -148,7 +153,7 @@ def curve_test(P, *, n_max=400, k=6, dense=False) -> dict:
     N = P.shape[0]
     if N < 20:
         return out
-    Y = _reduce(P)
+    Y = _reduce(P, 10, axes)
     kk = min(k + 1, N)
     _, nb = cKDTree(Y).query(Y, k=kk)
     L, Dm = knn_laplacian(nb)
@@ -215,14 +220,15 @@ def low_quantiles(D, qs, *, margin=0.03):
     return out, S[S <= out.max()]
 
 
-def correlation_dimension(P, *, n_max=400, rng=None) -> float:
+def correlation_dimension(P, *, n_max=400, rng=None, axes=None) -> float:
     """Grassberger-Procaccia slope of log C(r) vs log r between the 0.5% and 10% quantiles of
-    the pairwise distances (points subsampled, coordinates reduced to <= 20 principal axes)."""
+    the pairwise distances (points subsampled, coordinates reduced to <= 20 principal axes:
+    those of the subsample, or ``axes`` = (V, var) of all of P, see :func:`pca_axes`)."""
     if P.shape[0] < 30:
         return np.nan
     rng = np.random.default_rng(0) if rng is None else rng
     idx = rng.choice(P.shape[0], size=min(n_max, P.shape[0]), replace=False)
-    D = pdist(_reduce(P[idx], 20))
+    D = pdist(_reduce(P[idx], 20, axes))
     if not D.min() > 0:
         D = D[D > 0]
     if D.size < 100:
@@ -264,10 +270,11 @@ def spectral_lines(seq) -> tuple[float, float]:
     return frac, float(f)
 
 
-def pc1_series(X) -> np.ndarray:
-    """Projection of the points on their first principal axis."""
+def pc1_series(X, axes=None) -> np.ndarray:
+    """Projection of the points on their first principal axis (``axes`` from
+    :func:`pca_axes` of X, if already computed)."""
     C = X - X.mean(0)
-    return C @ pca_axes(C, 1)[0][0]
+    return C @ (pca_axes(C, 1) if axes is None else axes)[0][0]
 
 
 def set_overlap(A, B, eps) -> float:

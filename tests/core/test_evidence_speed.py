@@ -203,3 +203,23 @@ def test_share_within_decides_like_the_kd_tree_near_the_threshold():
         assert share == exact or 0.8 <= share <= exact
         paths.add("tree" if "tree" in fb._c else "candidates")
     assert paths == {"tree", "candidates"}
+
+
+def test_evidence_on_the_axes_of_the_whole_orbit():
+    """curve_test, correlation_dimension and pc1_series given the principal axes of the whole
+    point set: the same numbers when the block is the whole set, close ones on an orbit."""
+    rng = np.random.default_rng(3)
+    th = 2 * np.pi * np.mod(0.1 + np.arange(1000) * (np.sqrt(5) - 1) / 2, 1.0)
+    E = rng.standard_normal((3, 40))
+    orbit = np.c_[np.cos(th), 0.5 * np.sin(th), 0.05 * np.cos(2 * th)] @ E
+    orbit += 1e-3 * rng.standard_normal(orbit.shape)
+    for P, rtol in ((orbit[:300], 1e-9), (orbit, 0.05)):
+        axes = F.pca_axes(P - P.mean(0), 20)
+        own, shared = F.curve_test(P), F.curve_test(P, axes=axes)
+        assert own["connected"] and shared["connected"]
+        for key in ("ring_cv", "shift_spread", "gap_ratio", "rotation"):
+            np.testing.assert_allclose(shared[key], own[key], rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(F.correlation_dimension(P, axes=axes),
+                                   F.correlation_dimension(P), rtol=max(rtol, 1e-6))
+        s0, s1 = F.pc1_series(P), F.pc1_series(P, axes)
+        np.testing.assert_allclose(np.abs(s1), np.abs(s0), rtol=1e-9, atol=1e-12)
