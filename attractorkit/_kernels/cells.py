@@ -244,9 +244,24 @@ def _vanilla_step_dense(flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
                 row[i] = (1.0 - alpha) * H[r, i] + alpha * row[i]
 
 
+# Batches below this size run serially: a parallel region for one or two rows costs more in
+# thread hand-over than the rows themselves, and far more when several Python threads (the
+# classifier's evidence workers) enter parallel regions on a busy machine at once.
+PARALLEL_MIN_ROWS = 4
+
+
 @njit(cache=True, parallel=True)
-def _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+def _step_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
     for b in prange(H.shape[0]):
+        cell_step(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+
+
+@njit(cache=True)
+def _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    if H.shape[0] >= PARALLEL_MIN_ROWS:
+        _step_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
+        return
+    for b in range(H.shape[0]):
         cell_step(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
 
 
@@ -268,23 +283,46 @@ def step_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
 
 
 @njit(cache=True, parallel=True)
-def _jacobian_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+def _jacobian_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
     for b in prange(H.shape[0]):
         cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
 
 
-@njit(cache=True, parallel=True)
-def _vanilla_fill_jacobians(flow, alpha, W, D, out):
-    """out[b] = diag(alpha D[b]) W + ((1 - alpha) or -alpha) I."""
+@njit(cache=True)
+def _jacobian_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    if H.shape[0] >= PARALLEL_MIN_ROWS:
+        _jacobian_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
+        return
+    for b in range(H.shape[0]):
+        cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+
+
+@njit(cache=True)
+def _fill_jacobian(flow, alpha, W, d, J):
+    """J = diag(alpha d) W + ((1 - alpha) or -alpha) I."""
     n = W.shape[0]
     diag = -alpha if flow else 1.0 - alpha
+    for i in range(n):
+        g = alpha * d[i]
+        for j in range(n):
+            J[i, j] = g * W[i, j]
+        J[i, i] += diag
+
+
+@njit(cache=True, parallel=True)
+def _fill_jacobians_parallel(flow, alpha, W, D, out):
     for b in prange(D.shape[0]):
-        J = out[b]
-        for i in range(n):
-            g = alpha * D[b, i]
-            for j in range(n):
-                J[i, j] = g * W[i, j]
-            J[i, i] += diag
+        _fill_jacobian(flow, alpha, W, D[b], out[b])
+
+
+@njit(cache=True)
+def _vanilla_fill_jacobians(flow, alpha, W, D, out):
+    """out[b] = diag(alpha D[b]) W + ((1 - alpha) or -alpha) I."""
+    if D.shape[0] >= PARALLEL_MIN_ROWS:
+        _fill_jacobians_parallel(flow, alpha, W, D, out)
+        return
+    for b in range(D.shape[0]):
+        _fill_jacobian(flow, alpha, W, D[b], out[b])
 
 
 @njit(cache=True)

@@ -36,8 +36,9 @@ def gated_spec(cell, layers):
 
 @pytest.mark.parametrize("act", sorted(ACTS))
 @pytest.mark.parametrize("time", ["discrete", "continuous"])
-def test_vanilla_kernel_matches_numpy(rng, act, time):
-    n, m, B = 6, 3, 5
+@pytest.mark.parametrize("B", [1, 5])  # serial (below cells.PARALLEL_MIN_ROWS) and parallel
+def test_vanilla_kernel_matches_numpy(rng, act, time, B):
+    n, m = 6, 3
     W, U, b = rng.normal(size=(n, n)), rng.normal(size=(n, m)), rng.normal(size=n)
     alpha = 0.3
     spec = KernelSpec(cell="vanilla", activation=act, time=time, alpha=alpha, Wh=W[None],
@@ -84,7 +85,7 @@ def test_gated_kernels_match_numpy_reference(cell, n_layers, n_input, n_hidden, 
     layers = random_layers(rng, cell, n_layers, n_input, n_hidden)
     model = KernelModel(gated_spec(cell, layers))
     n = model.n_state
-    B = 3
+    B = 3 if seed % 2 else 5  # serial and parallel row loops (cells.PARALLEL_MIN_ROWS)
     H, X = rng.normal(size=(B, n)), rng.normal(size=(B, n_input))
     F = model.step(H, X)
     J = model.jacobian(H, X)
