@@ -143,7 +143,7 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
         return
     # maps: the orbit is the analysed point set; one principal-axes decomposition of all of it
     # serves the curve test, the spectrum and the correlation dimension
-    axes = None if flow else F.pca_axes(P - P.mean(0), 20)
+    axes = None if flow else F.pca_axes(P - P.mean(0), 20, solver="full")
     ct = F.curve_test(P, axes=axes)
     ev["ring_cv"][i], ev["shift_spread"][i] = ct["ring_cv"], ct["shift_spread"]
     ev["gap_ratio"][i], ev["rotation"][i] = ct["gap_ratio"], ct["rotation"]

@@ -53,14 +53,21 @@ def stationarity(X) -> tuple[float, float]:
     return float(ratio), float(np.linalg.norm(a.mean(0) - b.mean(0)) / s)
 
 
-def pca_axes(C, k):
+def pca_axes(C, k, *, solver="subset"):
     """(axes (k, d) as rows, variances (k,)) of centred points C (n, d), largest first.
 
-    Uses the d x d covariance (cheap for n >> d) on at most 2000 rows."""
+    Uses the d x d covariance (cheap for n >> d) on at most 2000 rows. ``solver``: "subset"
+    (scipy's solver for the k largest eigenpairs) or "full" (numpy's full decomposition: as
+    fast for d of a few hundred, and it releases the GIL, so that evidence of several runs is
+    computed in parallel threads)."""
     C = C[:: max(1, C.shape[0] // 2000)]
     n, d = C.shape
     if n >= d:
-        w, V = eigh(C.T @ C, subset_by_index=[max(0, d - k), d - 1])
+        if solver == "full":
+            w, V = np.linalg.eigh(C.T @ C)
+            w, V = w[d - min(k, d):], V[:, d - min(k, d):]
+        else:
+            w, V = eigh(C.T @ C, subset_by_index=[max(0, d - k), d - 1])
         return V[:, ::-1].T, np.maximum(w[::-1], 0.0) / max(n, 1)
     _, S, Vt = np.linalg.svd(C, full_matrices=False)
     return Vt[:k], S[:k] ** 2 / max(n, 1)

@@ -223,3 +223,14 @@ def test_evidence_on_the_axes_of_the_whole_orbit():
                                    F.correlation_dimension(P), rtol=max(rtol, 1e-6))
         s0, s1 = F.pc1_series(P), F.pc1_series(P, axes)
         np.testing.assert_allclose(np.abs(s1), np.abs(s0), rtol=1e-9, atol=1e-12)
+
+
+def test_full_and_subset_principal_axes_agree():
+    rng = np.random.default_rng(8)
+    for n, d, k in ((1000, 40, 20), (300, 60, 10), (30, 50, 5), (500, 8, 20)):
+        X = rng.standard_normal((n, d)) * np.geomspace(1.0, 1e-3, d)
+        C = X - X.mean(0)
+        (V1, w1), (V2, w2) = F.pca_axes(C, k), F.pca_axes(C, k, solver="full")
+        assert V1.shape == V2.shape == (min(k, d), d) and w1.shape == w2.shape
+        np.testing.assert_allclose(w2, w1, rtol=1e-10)
+        np.testing.assert_allclose(np.abs(np.sum(V1 * V2, axis=1)), 1.0, rtol=1e-8)
