@@ -118,6 +118,24 @@ def knn_laplacian(nb):
     return L, Dm
 
 
+class _ShiftInvert:
+    """``x -> (L - sigma I)^-1 x`` by a sparse LU, as ARPACK's shift-invert mode would build it
+    (the same CSC matrix, the same factorisation), without the generic operator layers."""
+
+    def __init__(self, L, sigma):
+        from scipy.sparse.linalg import splu
+
+        M = L.copy()  # canonical CSC with every diagonal entry stored (knn_laplacian)
+        col = np.repeat(np.arange(L.shape[0]), np.diff(L.indptr))
+        diag = L.indices == col
+        M.data[diag] = L.data[diag] - sigma  # what L - sigma * eye(N) stores
+        self.lu = splu(M)
+        self.shape, self.dtype = L.shape, L.dtype
+
+    def matvec(self, x):
+        return self.lu.solve(x)
+
+
 def _laplacian_low(L, dense):
     """The 3 smallest eigenpairs of the normalised Laplacian L (see :func:`knn_laplacian`):
     sparse shift-invert Lanczos (ARPACK; the graph has about k N non-zeros, 3-4x faster than a
@@ -128,7 +146,8 @@ def _laplacian_low(L, dense):
     if not dense:
         v0 = np.random.default_rng(0).standard_normal(N)  # fixed start: reproducible
         try:
-            w, V = eigsh(L, k=3, sigma=-1e-3, which="LM", v0=v0)
+            w, V = eigsh(L, k=3, sigma=-1e-3, which="LM", v0=v0,
+                         OPinv=_ShiftInvert(L, -1e-3))
             order = np.argsort(w)
             return w[order], V[:, order]
         except (ArpackNoConvergence, RuntimeError):

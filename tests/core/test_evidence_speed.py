@@ -234,3 +234,24 @@ def test_full_and_subset_principal_axes_agree():
         assert V1.shape == V2.shape == (min(k, d), d) and w1.shape == w2.shape
         np.testing.assert_allclose(w2, w1, rtol=1e-10)
         np.testing.assert_allclose(np.abs(np.sum(V1 * V2, axis=1)), 1.0, rtol=1e-8)
+
+
+def test_shift_invert_operator_gives_arpacks_own_eigenpairs():
+    """_laplacian_low passes ARPACK its own factorisation of L - sigma I: the eigenpairs are
+    those of eigsh's default shift-invert path, bit for bit."""
+    from scipy.sparse.linalg import eigsh
+
+    rng = np.random.default_rng(1)
+    for t in range(12):
+        N = int(rng.integers(30, 300))
+        Y = rng.standard_normal((N, 3))
+        if t % 3 == 0:
+            Y[rng.integers(0, N, N // 4)] = Y[0]
+        _, nb = cKDTree(Y).query(Y, k=7)
+        L, _ = F.knn_laplacian(nb)
+        w0, V0 = eigsh(L, k=3, sigma=-1e-3, which="LM",
+                       v0=np.random.default_rng(0).standard_normal(N))
+        order = np.argsort(w0)
+        w, V = F._laplacian_low(L, False)
+        np.testing.assert_array_equal(w, w0[order])
+        np.testing.assert_array_equal(V, V0[:, order])
