@@ -111,7 +111,7 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
     if not flow:
         p, err = F.exact_period(X, st.p_max, st.period_tol * scale)
         ev["recurrence_error"][i] = err / scale
-    ev["spread_ratio"][i], ev["mean_shift"][i] = F.stationarity(X)
+    ev["spread_ratio"][i], ev["mean_shift"][i], spread_x = F.stationarity(X, with_spread=True)
     if lam is not None:
         band = zero_band(lam, se, T, st)
         ev["zero_band"][i] = band[0]
@@ -124,7 +124,8 @@ def gather(model, X, x, lam, se, T, flow, dt, st: Settings, ev, i):
     P, times, rate = orbit_sequence(model, X, flow, dt, st, x)
     ev["crossing_rate"][i] = rate
     ev["n_section_points"][i] = P.shape[0]
-    spread = F.spread_of(P) if P.shape[0] else 0.0
+    # maps: P is X without its constant coordinates, whose spread is the same
+    spread = (spread_x if not flow else F.spread_of(P)) if P.shape[0] else 0.0
     if P.shape[0] < 3:
         ev["section_kind"][i] = "none"
         return

@@ -41,16 +41,33 @@ def exact_period(X, p_max, tol) -> tuple[int, float]:
     return 0, float(e.min()) if e.size else np.inf
 
 
-def stationarity(X) -> tuple[float, float]:
-    """(spread ratio second half / first half, mean shift between halves / spread)."""
-    h = X.shape[0] // 2
+def stationarity(X, *, with_spread=False) -> tuple:
+    """(spread ratio second half / first half, mean shift between halves / spread), and the
+    spread of all of X (:func:`spread_of`) when ``with_spread``.
+
+    Two passes over X: the halves' means, then their squared deviations; the whole's sum of
+    squares is the halves' plus their means' deviations from the overall mean (the same
+    numbers as three :func:`spread_of` calls up to rounding)."""
+    n = X.shape[0]
+    h = n // 2
     a, b = X[:h], X[h:]
-    sa, sb = spread_of(a), spread_of(b)
-    s = spread_of(X)
-    if s == 0:
-        return 1.0, 0.0
-    ratio = sb / sa if sa > 0 else np.inf
-    return float(ratio), float(np.linalg.norm(a.mean(0) - b.mean(0)) / s)
+    if h < 2:
+        sa, sb, s = spread_of(a), spread_of(b), spread_of(X)
+        ma, mb = a.mean(0), b.mean(0)
+    else:
+        ma, mb = a.mean(0), b.mean(0)
+        ssa, ssb = _sum_sq(a - ma), _sum_sq(b - mb)
+        m = (h * ma + (n - h) * mb) / n
+        ss = ssa + ssb + h * _sum_sq(ma - m) + (n - h) * _sum_sq(mb - m)
+        sa, sb, s = np.sqrt(ssa / h), np.sqrt(ssb / (n - h)), float(np.sqrt(ss / n))
+    out = (1.0, 0.0) if s == 0 else (float(sb / sa) if sa > 0 else np.inf,
+                                     float(np.linalg.norm(ma - mb) / s))
+    return out + (s,) if with_spread else out
+
+
+def _sum_sq(D):
+    D = np.ascontiguousarray(D).ravel()
+    return float(D @ D)
 
 
 def pca_axes(C, k, *, solver="subset"):

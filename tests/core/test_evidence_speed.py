@@ -255,3 +255,27 @@ def test_shift_invert_operator_gives_arpacks_own_eigenpairs():
         w, V = F._laplacian_low(L, False)
         np.testing.assert_array_equal(w, w0[order])
         np.testing.assert_array_equal(V, V0[:, order])
+
+
+def test_two_pass_stationarity_matches_three_spreads():
+    def reference(X):
+        h = X.shape[0] // 2
+        a, b = X[:h], X[h:]
+        sa, sb, s = F.spread_of(a), F.spread_of(b), F.spread_of(X)
+        return np.array([sb / sa, np.linalg.norm(a.mean(0) - b.mean(0)) / s, s])
+
+    rng = np.random.default_rng(6)
+    for n, d, offset, scale in ((1000, 250, 0.0, 1.0), (999, 7, 3.0, 0.1), (60, 3, 1e3, 1e-9),
+                                (5, 4, 0.0, 1.0)):
+        Z = scale * rng.standard_normal((n, d)) * np.linspace(0.5, 2.0, n)[:, None]
+        X = offset + Z
+        out = np.array(F.stationarity(X, with_spread=True))
+        assert tuple(out[:2]) == F.stationarity(X)
+        if offset < 1e3:
+            np.testing.assert_allclose(out, reference(X), rtol=1e-12)
+        else:  # a tiny spread far from 0: as accurate as the means allow (both ways)
+            exact = reference(X - offset)  # X - offset is exact here
+            bound = 10 * np.finfo(float).eps * offset / exact[2]
+            assert np.all(np.abs(out - exact) <= bound * exact)
+            assert np.all(np.abs(reference(X) - exact) <= bound * exact)
+    assert F.stationarity(np.ones((10, 3))) == (1.0, 0.0)
