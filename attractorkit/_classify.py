@@ -8,7 +8,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from . import _decide as D
 from . import _dynengine as eng
@@ -16,11 +15,14 @@ from . import _features as F
 from ._attractors import Attractors, Evidence, assemble
 from ._lyapunov import package
 from ._runs import RunResults
+from ._threads import one_blas_thread
 from ._validation import as_rng, check_choice, check_int, check_positive
 
 __all__ = ["classify_attractors", "Attractors", "Evidence"]
 
 log = logging.getLogger(__name__)
+
+PIPELINE_MIN_RUNS = 16  # fewer pending runs than twice this: one batch, no overlap
 
 
 def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_steps=2000,
@@ -163,19 +165,21 @@ class _Run:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=B, desc="classify", unit="run")
-        pending = self._transient_and_quick(H, X, cidx, r)
-        if bar is not None:
-            bar.update(B - len(pending))
-        for rnd in range(self.max_extensions + 1):
-            if not pending:
-                break
-            last = rnd == self.max_extensions
-            again = []
-            for idx in self._batches(np.array(pending), self.n_steps):
-                again += self._lyapunov_pass(idx, X, H, cidx, r, last=last)
+        # one BLAS thread throughout: the kernels and the evidence threads parallelise over runs
+        # (threaded OpenBLAS calls slow down 100x on a busy machine), and one limit around the
+        # whole classification is never restored early by a thread leaving its own
+        with one_blas_thread():
+            pending = self._transient_and_quick(H, X, cidx, r)
             if bar is not None:
-                bar.update(len(pending) - len(again))
-            pending = again
+                bar.update(B - len(pending))
+            for rnd in range(self.max_extensions + 1):
+                if not pending:
+                    break
+                again = self._lyapunov_round(np.array(pending), X, H, cidx, r,
+                                             last=rnd == self.max_extensions)
+                if bar is not None:
+                    bar.update(len(pending) - len(again))
+                pending = again
         if bar is not None:
             bar.close()
         r.final[:] = H
@@ -210,7 +214,8 @@ class _Run:
         # is sized for the first Lyapunov batch too)
         n = H.shape[1]
         self._records(0, 0, reserve=max(min(live.size, self._rows(nA)) * nA,
-                                        min(live.size, self._rows(self.n_steps)) * self.n_steps)
+                                        (min(live.size, self._rows(self.n_steps)) + 1)
+                                        * self.n_steps)
                       * n)
         for idx in self._batches(live, nA):
             RA = self._window(H, X, cidx, idx, n0, nA, d, settled, region, r)
@@ -280,25 +285,47 @@ class _Run:
               pts=R[-p:].copy())
         return True
 
-    def _lyapunov_pass(self, idx, X, H, cidx, r, last):
+    def _lyapunov_round(self, pending, X, H, cidx, r, last):
+        """One Lyapunov pass of the pending runs, in batches. The evidence of a batch is
+        gathered (in worker threads) while the next batch is simulated (the kernel releases
+        the GIL), so the records of two batches are held at once: batches of at most half the
+        runs whose records fit ``max_memory``, in two alternating halves of the buffer.
+        Returns the runs to extend."""
+        half = max(1, self._rows(self.n_steps) // 2)
+        nb = -(-pending.size // half)
+        if nb == 1 and pending.size >= 2 * PIPELINE_MIN_RUNS:
+            nb = 2  # two halves: the second's simulation overlaps the first's evidence
+        batches = np.array_split(pending, nb)
+        size = batches[0].size
+        R = self._records(2 * size if nb > 1 else size, self.n_steps)
+        again, pending_judge = [], None
+        with ThreadPoolExecutor(1) as judge:
+            for k, idx in enumerate(batches):
+                RB = R[(k % 2) * size:(k % 2) * size + idx.size]
+                sim = self._simulate(idx, X, H, cidx, RB)
+                if pending_judge is not None:
+                    again += pending_judge.result()
+                pending_judge = judge.submit(self._judge_all, idx, X, cidx, r, *sim, RB, last)
+            again += pending_judge.result()
+        return again
+
+    def _simulate(self, idx, X, H, cidx, RB):
+        """The Lyapunov pass of runs idx, recorded into RB; returns (lam, se, diverged_at)."""
         n = H.shape[1]
         Hs = H[idx].copy()
         Q0 = eng.random_frames(idx.size, n, self.m_exp, self.rng)
-        logsum, wins, dB, RB = eng.lyapunov(
+        logsum, wins, dB, _ = eng.lyapunov(
             self.model, Hs, X, cidx[idx], Q0, 0, self.n_steps, self.n_skip, self.qr_every, 10,
-            self.threshold, self.n_steps, flow=self.flow, dt=self.dt, varying=False,
-            out=self._records(idx.size, self.n_steps))
+            self.threshold, self.n_steps, flow=self.flow, dt=self.dt, varying=False, out=RB)
         H[idx] = Hs
         spec = package(logsum, wins, dB, Hs, 1, idx.size, self.n_steps, self.n_skip,
                        self.qr_every, 10,
                        self.flow, self.dt, self.model.time, 0, warn=False)
-        lam, se = spec.exponents[0], spec.stderr[0]
-        # evidence is small dense linear algebra: one BLAS thread is fastest and immune to
-        # oversubscription (threaded OpenBLAS LAPACK calls slow down 100x on a busy machine)
-        with threadpool_limits(1):
-            return self._judge_all(idx, X, cidx, r, lam, se, dB, RB, last)
+        return spec.exponents[0], spec.stderr[0], dB
 
     def _judge_all(self, idx, X, cidx, r, lam, se, dB, RB, last):
+        """Evidence and labels of the runs idx after their Lyapunov pass (records RB);
+        returns the runs to extend."""
         todo = []
         for j, b in enumerate(idx):
             r.steps[b] += self.n_steps

@@ -85,7 +85,7 @@ def _advance(cell, act, alpha, Wh, Wx, bh, bx, flow, dt, h, x, k1, k2, k3, k4, t
         h[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def rollout(cell, act, alpha, Wh, Wx, bh, bx, flow, dt, H, X, cidx, n_transient, n_steps,
             stride, threshold, out, diverged_at):
     """Advance every row of H (in place) by n_transient + n_steps steps.
@@ -182,7 +182,7 @@ def _tangent_rk4(cell, act, alpha, Wh, Wx, bh, bx, dt, h, x, Q, J, k, tmp, K, Qs
     Q += acc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def lyapunov_qr(cell, act, alpha, Wh, Wx, bh, bx, flow, dt, H, X, cidx, Q0, n_transient,
                 n_steps, n_skip, qr_every, n_windows, threshold, logsum, wins, diverged_at):
     """Benettin QR over streamed Jacobians, one trajectory per prange iteration.
@@ -445,7 +445,7 @@ def _rollout_block(act, alpha, WhT, Wx, C, X, cidx, H, ids, n_transient, n_steps
                     out[b, k, :] = H[b]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def vanilla_rollout(act, alpha, WhT, Wx, C, X, cidx, H, order, n_transient, n_steps, stride,
                     threshold, out, diverged_at, n_blocks, settle_tol, check_every, settled_at,
                     region_every, region_tol, by_region):
@@ -517,7 +517,7 @@ def _lyapunov_block(act, alpha, WhT, Wx, C, X, cidx, H, Q0, n_steps, n_skip, qr_
     H[:, :] = Hv
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def vanilla_lyapunov(act, alpha, WhT, Wx, C, X, cidx, H, Q0, n_steps, n_skip, qr_every,
                      n_windows, threshold, out, logsum, wins, diverged_at, n_blocks):
     """Batched Benettin QR fused with recording, for single-layer vanilla maps.
