@@ -329,3 +329,6 @@ def test_pipelined_lyapunov_batches_match_one_batch(monkeypatch):
         np.testing.assert_allclose(other.lyapunov, one.lyapunov, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(other.final_states, one.final_states, rtol=1e-9,
                                    atol=1e-12)
+        # what the evidence read from the records: each run's own orbit
+        np.testing.assert_allclose(other.location, one.location, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(other.evidence.corr_dim, one.evidence.corr_dim, rtol=1e-6)
