@@ -267,11 +267,18 @@ def _relu_update(Z, C, cidx, t, H, alive, threshold, diverged_at, n_tan, Y):
             for i in range(n):
                 Y[r, i] = g[i] * Z[r, i]
         if bad:
-            alive[b] = False
-            diverged_at[b] = t + 1
-            H[b, :] = 0.0
-            for j in range(n_tan):
-                Y[B * (1 + j) + b, :] = 0.0
+            _stop(b, t, H, alive, diverged_at, n_tan, Y)
+
+
+@njit(cache=True)
+def _stop(b, t, H, alive, diverged_at, n_tan, Y):
+    """Run b left the bounds at step t: stopped, its state and tangent rows zeroed."""
+    B = H.shape[0]
+    alive[b] = False
+    diverged_at[b] = t + 1
+    H[b, :] = 0.0
+    for j in range(n_tan):
+        Y[B * (1 + j) + b, :] = 0.0
 
 
 @njit(cache=True)
@@ -308,11 +315,7 @@ def _vanilla_update(act, alpha, Z, C, Wx, X, cidx, t, H, alive, threshold, diver
             if not (abs(v) <= threshold):
                 ok = False
         if not ok:
-            alive[b] = False
-            diverged_at[b] = t + 1
-            H[b, :] = 0.0
-            for j in range(n_tan):
-                Y[B * (1 + j) + b, :] = 0.0
+            _stop(b, t, H, alive, diverged_at, n_tan, Y)
 
 
 @njit(cache=True)
