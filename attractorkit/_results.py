@@ -130,6 +130,7 @@ class Result:
             raise
         except (
             zipfile.BadZipFile, zlib.error, KeyError, ValueError, EOFError, OSError, TypeError,
+            NotImplementedError, RuntimeError,  # a damaged header: unknown method, "encrypted"
         ) as exc:
             raise ResultFileError(
                 f"{path}: the result file is truncated or corrupted ({type(exc).__name__}: {exc})"

@@ -163,6 +163,21 @@ def test_damaged_deflate_stream_is_a_result_file_error(tmp_path):
         _Inner.load(path)
 
 
+@pytest.mark.parametrize("offset,value", [(10, 0x5A5A), (8, 0x0001)])
+def test_damaged_central_header_is_a_result_file_error(tmp_path, offset, value):
+    """Regression: a damaged compression method (zipfile: NotImplementedError) or a set
+    'encrypted' flag (RuntimeError) in a member's central-directory entry escaped raw."""
+    import struct
+
+    path = _Inner(values=np.linspace(0.0, 1.0, 4000), note="x").save(tmp_path / "h")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"PK\x01\x02", raw.index(b"PK\x01\x02") + 4)  # a member after meta.json
+    raw[at + offset:at + offset + 2] = struct.pack("<H", value)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ResultFileError, match="truncated or corrupted"):
+        _Inner.load(path)
+
+
 def test_atomic_path_leaves_nothing_half_written(tmp_path):
     from attractorkit._results import atomic_path
 
