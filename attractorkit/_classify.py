@@ -290,7 +290,16 @@ class _Run:
         gathered (in worker threads) while the next batch is simulated (the kernel releases
         the GIL), so the records of two batches are held at once: batches of at most half the
         runs whose records fit ``max_memory``, in two alternating halves of the buffer.
-        Returns the runs to extend."""
+        Models other than the kernel models may not expect concurrent calls of their ``step``
+        and ``jacobian``: for them simulation and evidence take turns. Returns the runs to
+        extend."""
+        if eng.kernel_spec(self.model) is None:
+            again = []
+            for idx in self._batches(pending, self.n_steps):
+                RB = self._records(idx.size, self.n_steps)
+                again += self._judge_all(idx, X, cidx, r,
+                                         *self._simulate(idx, X, H, cidx, RB), RB, last)
+            return again
         half = max(1, self._rows(self.n_steps) // 2)
         nb = -(-pending.size // half)
         if nb == 1 and pending.size >= 2 * PIPELINE_MIN_RUNS:

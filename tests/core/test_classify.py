@@ -332,3 +332,43 @@ def test_pipelined_lyapunov_batches_match_one_batch(monkeypatch):
         # what the evidence read from the records: each run's own orbit
         np.testing.assert_allclose(other.location, one.location, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(other.evidence.corr_dim, one.evidence.corr_dim, rtol=1e-6)
+
+
+def test_models_without_kernel_are_never_called_concurrently():
+    """Simulation and evidence take turns for a model without a kernel: its step and
+    jacobian may not be thread-safe."""
+    import threading
+    import time
+
+    class Guarded:
+        def __init__(self, m):
+            self.m, self.n_state, self.n_input = m, m.n_state, m.n_input
+            self.time, self.dt = m.time, m.dt
+            self.lock, self.inside, self.most = threading.Lock(), 0, 0
+
+        def _call(self, f, h, x):
+            with self.lock:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+            time.sleep(1e-5)  # widen the window a concurrent call would fall into
+            try:
+                return f(h, x)
+            finally:
+                with self.lock:
+                    self.inside -= 1
+
+        def step(self, h, x):
+            return self._call(self.m.step, h, x)
+
+        def jacobian(self, h, x):
+            return self._call(self.m.jacobian, h, x)
+
+        def input_jacobian(self, h, x):
+            return self._call(self.m.input_jacobian, h, x)
+
+    # a flow: its evidence calls step (the Poincare section's velocities) for every run
+    model = Guarded(random_rnn(30, 3.0, seed=2, time="continuous", dt=0.1))
+    a = ak.classify_attractors(model, None, n_init=40, n_steps=100, n_transient=20,
+                               max_extensions=0, rng=3)
+    assert np.isfinite(a.lyapunov[..., 0]).sum() >= 32  # enough runs for two batches
+    assert model.most == 1
