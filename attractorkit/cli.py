@@ -167,7 +167,7 @@ def _count(text):
 
 
 def _default(flag):
-    from ._analysis import DEFAULTS
+    from .analysis._defaults import DEFAULTS
 
     return DEFAULTS[flag.replace("-", "_")]
 
@@ -229,9 +229,9 @@ def _csv(text, kind, flag):
 
 # -- commands ----------------------------------------------------------------------------------
 def run_analyze(args) -> int:
-    from ._analysis import analyze
-    from ._errors import AttractorKitError, ValidationError
-    from ._io import load_model
+    from .adapters._files import load_model
+    from .analysis._analyze import analyze
+    from .core._errors import AttractorKitError, ValidationError
 
     model = _input_stage(load_model, args.model, spec=args.spec)
     inputs, grid_shape, names = _input_stage(parse_inputs, args.inputs, model.n_input)
@@ -276,7 +276,7 @@ def run_analyze(args) -> int:
 
 def _input_stage(func, *args, **kw):
     """Run a step that reads the user's files; their errors are usage errors (exit 2)."""
-    from ._errors import AttractorKitError
+    from .core._errors import AttractorKitError
 
     try:
         return func(*args, **kw)
@@ -305,8 +305,8 @@ def _recordings(args):
 
 
 def run_report(args) -> int:
-    from ._analysis_result import Analysis
-    from ._errors import AttractorKitError
+    from .analysis._result import Analysis
+    from .core._errors import AttractorKitError
 
     src = Path(args.result)
     if not src.exists():

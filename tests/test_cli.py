@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from attractorkit.adapters._files import save_model_files
 
 import attractorkit as ak
 from attractorkit import cli
-from attractorkit._io import save_model_files
 
 FAST = ["--n-init", "2", "--n-steps", "100", "--n-transient", "50", "--n-fixed-point-init",
         "4", "--no-progress"]
@@ -131,12 +131,12 @@ def test_usage_errors_and_help(capsys):
 
 
 def test_analysis_failure_exits_1(npz_model, tmp_path, capsys, monkeypatch):
-    from attractorkit._errors import AttractorKitError
+    from attractorkit.core._errors import AttractorKitError
 
     def broken(*args, **kwargs):
         raise AttractorKitError("the solver exploded")
 
-    monkeypatch.setattr("attractorkit._analysis.analyze", broken)
+    monkeypatch.setattr("attractorkit.analysis._analyze.analyze", broken)
     code, _, err = run(["analyze", str(npz_model), "--inputs=0,0", "--out",
                         str(tmp_path / "o"), "--no-progress"], capsys)
     assert code == 1 and err.strip() == ("attractorkit: error: the analysis failed: the solver "

@@ -6,8 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
-
-from attractorkit._io import ModelFileError, load_model, save_model_files
+from attractorkit.adapters._files import ModelFileError, load_model, save_model_files
 
 torch = pytest.importorskip("torch")
 

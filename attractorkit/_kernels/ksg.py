@@ -14,8 +14,8 @@ Conventions shared by the batch kernels:
 - ``psi`` (N + 2,): the digamma function at 0, 1, ..., N + 1 (``psi[0]`` is unused);
 - ``out`` (U, S): the estimates, in nats.
 
-No validation and no random numbers here: the callers in ``attractorkit._information`` and
-``attractorkit._selectivity`` prepare everything.
+No validation and no random numbers here: the callers in ``attractorkit.information._mi`` and
+``attractorkit.information._selectivity`` prepare everything.
 """
 
 from __future__ import annotations

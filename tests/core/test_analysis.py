@@ -7,7 +7,7 @@ import pytest
 
 import attractorkit as ak
 from attractorkit import adapters
-from attractorkit._errors import ModelTypeError, ResultFileError, ValidationError
+from attractorkit.core._errors import ModelTypeError, ResultFileError, ValidationError
 
 SMALL = dict(n_init=3, n_steps=200, n_transient=100, n_fixed_point_init=8)
 

@@ -207,7 +207,7 @@ def test_sparse_eigenmap_and_sort_free_dimension_match_their_references():
     against counts over the fully sorted distances."""
     from scipy.spatial.distance import pdist
 
-    from attractorkit import _features as F
+    from attractorkit.attractors import _features as F
 
     rng = np.random.default_rng(3)
     th = 2 * np.pi * np.mod(0.1 + np.arange(1000) * (np.sqrt(5) - 1) / 2, 1.0)  # a rotation
@@ -236,7 +236,7 @@ def test_sparse_eigenmap_and_sort_free_dimension_match_their_references():
 def test_a_close_return_without_a_period_is_not_an_exact_recurrence():
     """Evidence with recurrence_error below period_tol but no period over a window (section
     kind "other") must not give "exact recurrence with period 0"."""
-    from attractorkit import _decide as D
+    from attractorkit.attractors import _decide as D
 
     st = D.Settings()
     ev = D.empty_evidence(1)
@@ -252,7 +252,7 @@ def test_a_close_return_without_a_period_is_not_an_exact_recurrence():
 def test_return_distances_tell_a_transient_from_an_attractor():
     """approaching(): a slow approach to a 3-cycle (0.998 per step) is a transient; an
     irrational rotation, an exact cycle and a chaotic orbit are not."""
-    from attractorkit import _decide as D
+    from attractorkit.attractors import _decide as D
 
     st, t = D.Settings(), np.arange(900)
     cycle = np.array([[1.0, 0.0, 0.5], [-0.3, 0.8, 0.1], [0.2, -0.6, -0.9]])
@@ -293,7 +293,7 @@ def test_newton_polish_skips_silent_rows_and_keeps_stability():
     apart as with the full eigen-decomposition."""
     from attractorkit.adapters import VanillaRNN
 
-    from attractorkit import _decide as D
+    from attractorkit.attractors import _decide as D
 
     for a, stable in ((0.5, True), (1.5, False)):
         W = np.array([[a, 0.3, 0.0], [0.2, 0.5, 0.1], [0.4, 0.0, 0.2]])
@@ -313,7 +313,7 @@ def test_newton_polish_skips_silent_rows_and_keeps_stability():
 def test_pipelined_lyapunov_batches_match_one_batch(monkeypatch):
     """Evidence of one batch is gathered while the next is simulated, in two alternating
     halves of the record buffer: with 2 or 5 batches the result is that of one batch."""
-    from attractorkit import _classify
+    from attractorkit.attractors import _classify
 
     model = random_rnn(30, 3.0, seed=2)
     kw = dict(n_init=40, n_steps=200, n_transient=50, max_extensions=1, rng=3)

@@ -5,7 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from attractorkit import _features as F
+from attractorkit.attractors import _features as F
 
 
 def _dense_laplacian(nb):
@@ -128,7 +128,7 @@ def _point_sets(rng, d=30):
 
 
 def test_matching_decisions_are_the_kd_tree_decisions():
-    from attractorkit import _runs
+    from attractorkit.attractors import _matching as _runs
 
     rng = np.random.default_rng(11)
     n_same = n_diff = 0
@@ -144,8 +144,8 @@ def test_matching_decisions_are_the_kd_tree_decisions():
 def test_match_ids_are_the_kd_tree_ids():
     """RunResults.match against the reference loop (first representative with the same label
     and overlapping points), on conditions mixing fixed points, cycles and curves."""
-    from attractorkit import _decide as Dd
-    from attractorkit import _runs
+    from attractorkit.attractors import _decide as Dd
+    from attractorkit.attractors import _matching as _runs
 
     rng = np.random.default_rng(4)
     d, i = 30, 8
@@ -187,7 +187,7 @@ def test_match_ids_are_the_kd_tree_ids():
 def test_share_within_decides_like_the_kd_tree_near_the_threshold():
     """Shares from 0.6 to 1 (B covers part of A's circle): the cheap bounds give the tree's
     share below 0.8 and a share >= 0.8 exactly when the tree's is."""
-    from attractorkit import _runs
+    from attractorkit.attractors import _matching as _runs
 
     rng = np.random.default_rng(2)
     E = rng.standard_normal((2, 30))

@@ -21,8 +21,8 @@ from fp_systems import (
 )
 
 import attractorkit as ak
-from attractorkit._fixed_points import enumerate_relu_fixed_points
-from attractorkit._fp_solve import solve_points
+from attractorkit.fixed_points._find import enumerate_relu_fixed_points
+from attractorkit.fixed_points._solve import solve_points
 
 
 # -- V-FP1: linear maps and flows ------------------------------------------------------------
@@ -470,7 +470,7 @@ def test_deduplicate_links_chains_across_grid_cells():
     """Single linkage: a chain of points 0.6 tol apart is one cluster however long it is (a
     grid-cell shortcut that linked only cell representatives once broke it); far groups stay
     apart; conditions never merge."""
-    from attractorkit._fixed_points import deduplicate
+    from attractorkit.fixed_points._find import deduplicate
 
     tol = 1e-3
     chain = np.zeros((50, 30))
@@ -487,7 +487,7 @@ def test_deduplicate_identical_rows_counted_once_per_condition():
     """Seeds that reach the same exact solution are bitwise copies: they merge (with their
     count) before the KD-tree, -0.0 equals 0.0, and copies under different conditions stay
     apart."""
-    from attractorkit._fixed_points import deduplicate
+    from attractorkit.fixed_points._find import deduplicate
 
     a, b = np.array([1.0, 0.0, 2.0]), np.array([1.0, -0.0, 2.0])
     pts = np.array([a, b, a, a + 1.0, a])

@@ -11,9 +11,9 @@ from sklearn.feature_selection import mutual_info_classif, mutual_info_regressio
 from sklearn.metrics import mutual_info_score
 
 import attractorkit as ak
-from attractorkit._information import copnorm, psi_table, sort_columns
 from attractorkit._kernels import ksg as K
 from attractorkit._kernels import ross as R
+from attractorkit.information._mi import copnorm, psi_table, sort_columns
 
 
 def gaussian_pair(rho, n, seed, dim=1):
@@ -220,7 +220,7 @@ def test_ross_kernel_matches_brute_force(case):
 
 def test_ross_multivariate_follows_the_same_tie_rule():
     """The KD-tree path for x in 2-D counts ties as the 1-D kernel does (max norm)."""
-    from attractorkit._information import _ross
+    from attractorkit.information._mi import _ross
 
     g = np.random.default_rng(20)
     lab = g.integers(0, 3, 300)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attractorkit._kernels import cells
-from attractorkit._model import KernelModel, KernelSpec
+from attractorkit.core._model import KernelModel, KernelSpec
 
 ACTS = {
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),

@@ -5,7 +5,7 @@ import pytest
 from systems import Hopf, TorusFlow
 
 import attractorkit as ak
-from attractorkit import _features as F
+from attractorkit.attractors import _features as F
 
 
 def test_circle_crossings_and_return_times():

@@ -10,7 +10,7 @@ import pytest
 
 import attractorkit as ak
 from attractorkit import adapters
-from attractorkit._report import summary_rows
+from attractorkit.analysis._report import summary_rows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

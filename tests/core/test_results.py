@@ -179,7 +179,7 @@ def test_damaged_central_header_is_a_result_file_error(tmp_path, offset, value):
 
 
 def test_atomic_path_leaves_nothing_half_written(tmp_path):
-    from attractorkit._results import atomic_path
+    from attractorkit.core._results import atomic_path
 
     target = tmp_path / "sub" / "file.txt"
     with pytest.raises(RuntimeError):

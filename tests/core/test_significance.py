@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import attractorkit as ak
-from attractorkit import _significance
+from attractorkit.information import _significance
 
 
 def test_empirical_p_value_formula():

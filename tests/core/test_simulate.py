@@ -148,7 +148,7 @@ def test_blocked_parallel_batches_match_numpy(relu_rnn, rng):
 
 
 def test_record_workspace_is_a_writable_float64_buffer():
-    from attractorkit import _dynengine as eng
+    from attractorkit.dynamics import _engine as eng
 
     for size in (10, 2**20):  # below and above the size that gets its own mapping
         w = eng.workspace(size)

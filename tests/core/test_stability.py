@@ -6,7 +6,7 @@ from attractorkit.adapters import VanillaRNN
 from fp_systems import Bistable, Hopf, Linear
 
 import attractorkit as ak
-from attractorkit._stability import classify_spectra, crossing_kind
+from attractorkit.fixed_points._stability import classify_spectra, crossing_kind
 
 
 def _rot(r, th):
@@ -140,7 +140,7 @@ def test_deflated_eig_of_relu_jacobians(rng, alpha):
     """Rows of inactive ReLU units have no off-diagonal entry (0 for alpha = 1, 1 - alpha for
     a leaky map): the shortcut solves only the active block, and its eigenpairs match LAPACK's
     on the whole matrix."""
-    from attractorkit._stability import _eig_deflated
+    from attractorkit.fixed_points._stability import _eig_deflated
 
     n = 60
     W = rng.normal(0, 1 / np.sqrt(n), (n, n))
@@ -151,7 +151,7 @@ def test_deflated_eig_of_relu_jacobians(rng, alpha):
 
 
 def test_deflated_eig_edge_cases(rng):
-    from attractorkit._stability import _eig_deflated
+    from attractorkit.fixed_points._stability import _eig_deflated
 
     D = np.diag(rng.normal(size=50))       # all rows decoupled
     _check_eig(D, *_eig_deflated(D))

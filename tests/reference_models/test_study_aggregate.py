@@ -5,7 +5,7 @@ import pytest
 from attractorkit.reference_models.study import aggregate as agg
 from attractorkit.reference_models.study.config import StatsSettings
 
-from attractorkit._errors import ValidationError
+from attractorkit.core._errors import ValidationError
 
 pytestmark = pytest.mark.study
 

@@ -4,12 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from study_fakes import fake_full_compute
+
 from attractorkit.reference_models.study import analysis as an
 from attractorkit.reference_models.study import inputs as inp
 from attractorkit.reference_models.study import report, runner
-from attractorkit.reference_models.study.config import preset
+from attractorkit.reference_models.study.presets import preset
 from attractorkit.reference_models.task import ContextDecisionMaking, task_preset
-from study_fakes import fake_full_compute
 
 pytestmark = pytest.mark.study
 

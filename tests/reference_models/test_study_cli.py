@@ -47,7 +47,7 @@ def test_standalone_module_dumps_a_loadable_config(tmp_path):
                          capture_output=True, text=True, check=True)
     f = tmp_path / "q.toml"
     f.write_text(res.stdout)
-    from attractorkit.reference_models.study.config import load_config, preset
+    from attractorkit.reference_models.study.presets import load_config, preset
 
     assert load_config(f) == preset("quick")
 

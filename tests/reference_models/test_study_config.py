@@ -3,14 +3,14 @@
 import dataclasses
 
 import pytest
-from attractorkit.reference_models.study.config import (
+
+from attractorkit import ValidationError
+from attractorkit.reference_models.study import (
     PRESETS,
     StudyConfig,
     load_config,
     preset,
 )
-
-from attractorkit._errors import ValidationError
 
 pytestmark = pytest.mark.study
 

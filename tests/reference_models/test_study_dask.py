@@ -4,9 +4,10 @@ import dataclasses
 import json
 
 import pytest
-from attractorkit.reference_models.study import runner
-from attractorkit.reference_models.study.config import preset
 from study_fakes import fake_compute
+
+from attractorkit.reference_models.study import runner
+from attractorkit.reference_models.study.presets import preset
 
 pytestmark = pytest.mark.study
 distributed = pytest.importorskip("distributed")

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from attractorkit.reference_models.study import runner
-from attractorkit.reference_models.study.config import preset
 from study_fakes import failing_compute, fake_compute
 
-from attractorkit._errors import MissingDependencyError, ValidationError
+from attractorkit.core._errors import MissingDependencyError, ValidationError
+from attractorkit.reference_models.study import runner
+from attractorkit.reference_models.study.presets import preset
 
 pytestmark = pytest.mark.study
 HERE = Path(__file__).parent

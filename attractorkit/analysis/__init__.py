@@ -1,0 +1,16 @@
+"""One call: analyze() runs the analyses of a model and returns one Analysis that prints,
+saves, loads, plots and renders an HTML report.
+"""
+
+from __future__ import annotations
+
+from ._analyze import analyze
+from ._defaults import DEFAULTS
+from ._result import Analysis, StateSpace
+
+__all__ = [
+    "Analysis",
+    "DEFAULTS",
+    "StateSpace",
+    "analyze",
+]

@@ -1,0 +1,245 @@
+"""A self-contained HTML report of an :class:`~attractorkit.Analysis`.
+
+One file, no external resources: figures are embedded as base64 PNG, the style sheet is
+inline, there is no script. It opens in any browser, offline, and can be mailed as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..core._results import atomic_path
+from ._labels import LABEL_ORDER, attractor_labels
+
+__all__ = ["write_report", "render_html", "summary_rows"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
+max-width:64em;padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;
+margin-top:1.6em}table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{display:inline-block;margin:.6em 1em .6em 0;vertical-align:top}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85em;color:#555;max-width:40em}pre{background:#f7f7f7;padding:.6em;
+overflow-x:auto;font-size:.85em}.muted{color:#777}
+"""
+
+_CAPTIONS = {
+    "eigenvalues": "Eigenvalues of the Jacobian at every fixed point found; a point is stable "
+                   "when all its eigenvalues lie inside the unit circle (map) or left of the "
+                   "imaginary axis (flow).",
+    "state_space": "Sample trajectories (lines, dots at their start) and fixed points "
+                   "(filled: stable, crosses: unstable) on the first two principal components.",
+    "poincare": "Asymptotic behaviour of the sample trajectories: points for a cycle, closed "
+                "curves for a torus, scattered sets for chaos.",
+    "census": "Attractor type reached from the sampled initial states at each input condition.",
+    "lyapunov": "Largest Lyapunov exponent (median over initial states): negative for fixed "
+                "points, about zero for cycles and tori, positive for chaos.",
+    "selectivity": "Mutual information between each unit's activity and each task variable.",
+}
+
+
+# -- the summary table (shared with Analysis.summary) ------------------------------------------
+def summary_rows(a) -> list[tuple[str, str]]:
+    """(label, text) rows describing an Analysis, in reading order."""
+    rows = [("system", f"{'map' if a.time == 'discrete' else 'flow'} with n_state={a.n_state}, "
+                       f"n_input={a.inputs.shape[1]}"),
+            ("conditions", _conditions(a))]
+    if a.fixed_points is not None:
+        rows.append(("fixed points", _fixed_points(a.fixed_points)))
+    for cyc in a.cycles or ():
+        rows.append((f"cycles (period {_period(cyc)})", _first_line(cyc)))
+    labels = attractor_labels(a.census)
+    if labels is not None:
+        parts = [f"{lab} {100 * np.mean(labels == lab):.0f}%" for lab in LABEL_ORDER
+                 if np.any(labels == lab)]
+        rows.append(("attractors", f"{labels.size} runs: " + ", ".join(parts)))
+    elif a.census is not None:
+        rows.append(("census", _first_line(a.census)))
+    if a.lyapunov is not None:
+        rows.append(("lyapunov", _lyapunov(a)))
+    if a.selectivity is not None:
+        rows.append(("selectivity", _selectivity(a.selectivity)))
+    if a.state_space is not None:
+        ev = ", ".join(f"{100 * e:.0f}%" for e in a.state_space.explained)
+        rows.append(("state space", f"{a.state_space.trajectories.shape[0]} sample trajectories;"
+                                    f" variance on the leading components {ev}"))
+    total = sum(float(v) for v in a.timings.values())
+    rows.append(("time", f"{total:.1f} s (" + ", ".join(f"{k} {float(v):.1f} s" for k, v in
+                                                       a.timings.items()) + ")"))
+    if a.notes:
+        rows.append(("warnings", f"{len(a.notes)} (see notes)"))
+    return rows
+
+
+def _conditions(a) -> str:
+    n = a.n_conditions
+    if n == 1:
+        return "1 constant input " + np.array2string(a.inputs[0], precision=3, threshold=8)
+    if len(a.grid_shape) > 1:
+        grid = " x ".join(str(s) for s in a.grid_shape)
+        return f"{n} ({grid} grid over {' x '.join(a.axis_names)})"
+    if a.axis_names and a.axis_names[0] != "condition":
+        lo, hi = a.axes[0][0], a.axes[0][-1]
+        return f"{n} constant inputs along {a.axis_names[0]} ({lo:g} to {hi:g})"
+    return f"{n} constant inputs"
+
+
+def _fixed_points(fp) -> str:
+    stable = np.asarray(fp.stable, dtype=bool)
+    text = f"{stable.size} found, {int(stable.sum())} stable"
+    conv = getattr(fp, "converged", None)
+    if conv is not None and not np.all(conv):
+        text += f", {int(np.sum(~np.asarray(conv, dtype=bool)))} slow points (not converged)"
+    lab = getattr(fp, "label", None)
+    if lab is not None and np.size(lab):
+        kinds, counts = np.unique(np.asarray(lab), return_counts=True)
+        text += " (" + ", ".join(f"{c} {k}" for k, c in zip(kinds, counts)) + ")"
+    return text
+
+
+def _period(cyc):
+    p = getattr(cyc, "requested_period", "?")
+    return int(p) if isinstance(p, (int, np.integer)) else p
+
+
+def _lyapunov(a) -> str:
+    ex = np.asarray(a.lyapunov.exponents, dtype=float)
+    if ex.size == 0 or not np.isfinite(ex[..., 0]).any():
+        return "no finite exponents (all runs diverged)"
+    lam = ex[..., 0][np.isfinite(ex[..., 0])]
+    unit = "per step" if a.time == "discrete" else "per unit time"
+    return (f"largest exponent over {lam.size} runs: median {np.median(lam):.3g}, "
+            f"max {lam.max():.3g} ({unit}; {ex.shape[-1]} exponent(s) per run)")
+
+
+def _selectivity(sel) -> str:
+    mi = np.asarray(sel.mi, dtype=float)
+    names = [str(v) for v in sel.variables]
+    if mi.size == 0:
+        return "no units"
+    u, v = np.unravel_index(np.nanargmax(mi), mi.shape)
+    text = (f"{mi.shape[0]} units x {mi.shape[1]} variables; strongest: unit {u} with "
+            f"{names[v]} ({mi[u, v]:.3g})")
+    p = getattr(sel, "p_value", None)
+    if p is not None and np.isfinite(np.asarray(p, dtype=float)).any():
+        text += f"; {int(np.sum(np.asarray(p, dtype=float) < 0.05))} pairs with p < 0.05"
+    return text
+
+
+def _first_line(result) -> str:
+    return str(result.summary()).strip().splitlines()[0][:200]
+
+
+# -- HTML ------------------------------------------------------------------------------------
+def render_html(a, *, title=None, dpi=110) -> str:
+    """The report as one HTML string."""
+    esc = html.escape
+    title = title or "attractorkit analysis"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="muted">{esc(a.model)}<br>written {_dt.datetime.now():%Y-%m-%d %H:%M} by '
+        f"attractorkit {esc(_version())}</p>",
+        "<h2>Summary</h2>", _table(summary_rows(a), header=("what", "result")),
+    ]
+    figs = a.figures()
+    if figs:
+        parts.append("<h2>Figures</h2>")
+        for name, fig in figs.items():
+            parts.append(_figure(name, fig, dpi))
+    parts.append("<h2>Per condition</h2>")
+    parts.append(_condition_table(a))
+    for label, res in (("Fixed points", a.fixed_points), ("Census", a.census),
+                       ("Lyapunov spectra", a.lyapunov), ("Selectivity", a.selectivity)):
+        if res is not None:
+            parts.append(f"<h2>{label}</h2><pre>{esc(str(res.summary()))}</pre>")
+    for cyc in a.cycles or ():
+        parts.append(f"<h2>Cycles of period {esc(str(_period(cyc)))}</h2>"
+                     f"<pre>{esc(str(cyc.summary()))}</pre>")
+    if a.notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in a.notes)
+                     + "</ul>")
+    parts.append("<h2>Settings</h2>")
+    parts.append(_table(_flatten(a.settings), header=("setting", "value")))
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts)
+
+
+def write_report(a, path, *, title=None) -> Path:
+    """Write the HTML report atomically to ``path`` (``.html`` appended if missing)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        path = path.with_name(path.name + ".html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = render_html(a, title=title)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def _figure(name, fig, dpi) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    caption = _CAPTIONS.get(name, "")
+    alt = html.escape(f"{name.replace('_', ' ')} figure")
+    return (f'<figure id="fig-{name}"><img alt="{alt}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _table(rows, header=None) -> str:
+    esc = html.escape
+    out = ["<table>"]
+    if header:
+        out.append("<tr>" + "".join(f"<th>{esc(str(h))}</th>" for h in header) + "</tr>")
+    for row in rows:
+        out.append("<tr>" + "".join(_cell(v) for v in row) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _cell(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f'<td class="num">{v:.4g}</td>'
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return f'<td class="num">{int(v)}</td>'
+    return f"<td>{html.escape(str(v))}</td>"
+
+
+def _condition_table(a, max_rows=400) -> str:
+    cols = a.condition_table()
+    names = list(cols)
+    n = a.n_conditions
+    rows = [[i] + [cols[c][i].item() if hasattr(cols[c][i], "item") else cols[c][i]
+                   for c in names] for i in range(min(n, max_rows))]
+    text = _table(rows, header=["condition"] + names)
+    if n > max_rows:
+        text += f'<p class="muted">first {max_rows} of {n} conditions shown</p>'
+    return text
+
+
+def _flatten(d, prefix="") -> list[tuple[str, str]]:
+    rows = []
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            rows += _flatten(v, f"{prefix}{k}.")
+        else:
+            rows.append((f"{prefix}{k}", str(v)))
+    return rows
+
+
+def _version() -> str:
+    import attractorkit
+
+    return attractorkit.__version__

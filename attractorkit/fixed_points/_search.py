@@ -1,0 +1,183 @@
+"""The search behind :func:`find_fixed_points`: de-duplication of solutions, exploration from
+midpoints between found points (exact region solves for ReLU cells, Newton otherwise), and the
+per-condition solve of the seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from .._kernels import newton as _nk
+from ._relu_exact import relu_exact_points
+from ._solve import minimize_q, solve_points
+
+__all__ = ["deduplicate", "explore_midpoints", "explore_newton", "solve_condition"]
+
+
+# -- de-duplication ------------------------------------------------------------------------------
+def deduplicate(points, condition, exact, converged, q, tol):
+    """Single-linkage clusters at max-norm distance ``tol * max(1, max|points|)`` within each
+    condition (KD-tree pairs + connected components, O(n log n)).
+
+    Returns the representative of each cluster (exact first, then converged, then lowest q),
+    ordered by condition then by the point's coordinates, and each cluster's size.
+    """
+    n = points.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    r = tol * max(1.0, float(np.max(np.abs(points))))
+    # identical rows (e.g. seeds that reached the same exact solution) are one cluster
+    # already: link each to its first copy, and build the tree over distinct rows only
+    first = _first_copies(points, condition)
+    distinct = np.flatnonzero(first == np.arange(n))
+    rows, cols = [np.flatnonzero(first != np.arange(n))], [first[first != np.arange(n)]]
+    for k in np.unique(condition[distinct]):
+        idx = distinct[condition[distinct] == k]
+        pairs = cKDTree(points[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
+        rows.append(idx[pairs[:, 0]])
+        cols.append(idx[pairs[:, 1]])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    _, lab = connected_components(graph, directed=False)
+    order = np.lexsort((q, ~converged, ~exact))
+    _, first = np.unique(lab[order], return_index=True)
+    reps = order[first]
+    counts = np.bincount(lab)[lab[reps]]
+    keys = [points[reps, j] for j in range(points.shape[1] - 1, -1, -1)]
+    o = np.lexsort(keys + [condition[reps]])
+    return reps[o], counts[o]
+
+
+def _first_copies(points, condition):
+    """For each row, the index of the first row with the same condition and identical
+    coordinates (bitwise, with -0.0 == 0.0)."""
+    P = np.ascontiguousarray(points + 0.0)   # + 0.0 turns -0.0 into 0.0
+    keys = np.concatenate([np.asarray(condition, np.int64)[:, None].view(np.float64), P],
+                          axis=1)
+    row = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1] * 8))).ravel()
+    _, first, inverse = np.unique(row, return_index=True, return_inverse=True)
+    return first[inverse.ravel()]
+
+
+def explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096, cache=None):
+    """Exact solutions from the regions of midpoints between pairs of exact fixed points of
+    the same condition (saddles between attractors often switch on the union of their active
+    units); new points feed the next round, which tries only the pairs they form."""
+    known = [P[cond == k] for k in range(X.shape[0])]
+    known = [K[deduplicate(K, np.zeros(len(K), np.int64), np.ones(len(K), bool),
+                           np.ones(len(K), bool), np.zeros(len(K)), 1e-9)[0]]
+             if len(K) else K for K in known]
+    n_old = [0] * len(known)   # pairs among the first n_old points were tried already
+    out_h, out_c = [], []
+    for _ in range(rounds):
+        mids, mc = [], []
+        for k, K in enumerate(known):
+            i, j = np.triu_indices(len(K), 1)
+            fresh = j >= n_old[k]
+            i, j = i[fresh], j[fresh]
+            if i.size > max_pairs:
+                pick = rng.choice(i.size, max_pairs, replace=False)
+                i, j = i[pick], j[pick]
+            mids.append(0.5 * (K[i] + K[j]))
+            mc.append(np.full(i.size, k))
+            n_old[k] = len(K)
+        M = np.concatenate(mids) if mids else np.zeros((0, P.shape[1]))
+        if len(M) == 0:
+            break
+        E, ce, hit = relu_exact_points(model, X, M, np.concatenate(mc).astype(np.int64),
+                                       cache=cache)
+        reached = np.unique(hit[hit >= 0])
+        E, ce = E[reached], ce[reached]
+        new_any = False
+        for k in range(len(known)):
+            Ek = E[ce == k]
+            if len(Ek) == 0:
+                continue
+            if len(known[k]):
+                d = np.max(np.abs(Ek[:, None] - known[k][None]), axis=2).min(1)
+                Ek = Ek[d > 1e-9 * max(1.0, float(np.abs(known[k]).max()))]
+            if len(Ek):
+                new_any = True
+                known[k] = np.concatenate([known[k], Ek])
+                out_h.append(Ek)
+                out_c.append(np.full(len(Ek), k))
+        if not new_any:
+            break
+    if not out_h:
+        return np.zeros((0, P.shape[1])), np.zeros(0, np.int64)
+    return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)
+
+
+def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
+                    max_pairs=4096):
+    """Newton from the midpoints between pairs of converged points of the same condition
+    (smooth cells: a saddle between two attractors lies near their midpoint, a higher saddle
+    near the midpoint of two saddles); new converged points feed the next round.
+
+    Returns the new points, their conditions and iteration counts.
+    """
+    n = H.shape[1]
+    ok = status == _nk.CONVERGED
+    known = []
+    for k in range(X.shape[0]):
+        Kp = H[ok & (cond == k)]
+        if len(Kp):
+            z = np.zeros(len(Kp), np.int64)
+            Kp = Kp[deduplicate(Kp, z, z.astype(bool), ~z.astype(bool), z.astype(float),
+                                1e-6)[0]]
+        known.append(Kp)
+    out_h, out_c, out_i = [], [], []
+    for _ in range(rounds):
+        new_any = False
+        for k, Kp in enumerate(known):
+            i, j = np.triu_indices(len(Kp), 1)
+            if i.size == 0:
+                continue
+            if i.size > max_pairs:
+                pick = rng.choice(i.size, max_pairs, replace=False)
+                i, j = i[pick], j[pick]
+            M = np.ascontiguousarray(0.5 * (Kp[i] + Kp[j]))
+            Xb = np.ascontiguousarray(np.broadcast_to(X[k], (len(M), X.shape[1])))
+            E, _, _, it, st = solve_points(model, M, Xb, tol=tol, max_norm=max_norm)
+            good = (st == _nk.CONVERGED) & np.all(np.isfinite(E), axis=1)
+            E, it = E[good], it[good]
+            if len(E) == 0:
+                continue
+            z = np.zeros(len(E), np.int64)
+            reps = deduplicate(E, z, z.astype(bool), ~z.astype(bool), z.astype(float), 1e-6)[0]
+            E, it = E[reps], it[reps]
+            if len(Kp):
+                r = 1e-6 * max(1.0, float(np.abs(Kp).max()))
+                d = np.max(np.abs(E[:, None] - Kp[None]), axis=2).min(1)
+                E, it = E[d > r], it[d > r]
+            if len(E):
+                new_any = True
+                known[k] = np.concatenate([Kp, E])
+                out_h.append(E)
+                out_c.append(np.full(len(E), k))
+                out_i.append(it)
+        if not new_any:
+            break
+    if not out_h:
+        return np.zeros((0, n)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return (np.concatenate(out_h), np.concatenate(out_c).astype(np.int64),
+            np.concatenate(out_i).astype(np.int64))
+
+
+def solve_condition(model, X, k, seeds, method, tol, tol_q, max_iter, lr, polish, max_norm):
+    Xb = np.ascontiguousarray(np.broadcast_to(X[k], (seeds.shape[0], X.shape[1])))
+    if method == "newton":
+        H, _, _, iters, status = solve_points(model, seeds, Xb, tol=tol, max_iter=max_iter,
+                                              max_norm=max_norm)
+        return H, iters, status
+    H, _, iters, status = minimize_q(model, seeds, Xb, tol_q=tol_q, max_iter=max_iter,
+                                     lr=lr, max_norm=max_norm)
+    if polish:
+        ok = status != _nk.DIVERGED
+        H2, _, _, it2, st2 = solve_points(model, H[ok], Xb[ok], tol=tol, max_iter=100,
+                                          max_norm=max_norm)
+        H[ok], status[ok] = H2, st2
+        iters[ok] += it2
+    return H, iters, status

@@ -1,0 +1,36 @@
+"""The RL-vs-SL study of Kononov et al. (arXiv 2510.11162), reproduced end to end.
+
+``attractorkit reproduce --preset quick`` runs it; from Python::
+
+    from attractorkit.reference_models.study import preset, run_sweep, write_report
+    config = preset("tiny")
+    run_sweep(config, "study-out", n_jobs=2)
+    write_report("study-out", config)
+
+See docs/study.md for the methods.
+"""
+
+from .aggregate import CLAIMS, cell_summaries, collect_table, evaluate_claims
+from .config import AnalysisSettings, StatsSettings, StudyConfig
+from .presets import PRESETS, load_config, preset
+from .report import write_report
+from .runner import RunSpec, SweepReport, expand_runs, finished_runs, run_sweep
+
+__all__ = [
+    "CLAIMS",
+    "PRESETS",
+    "AnalysisSettings",
+    "RunSpec",
+    "StatsSettings",
+    "StudyConfig",
+    "SweepReport",
+    "cell_summaries",
+    "collect_table",
+    "evaluate_claims",
+    "expand_runs",
+    "finished_runs",
+    "load_config",
+    "preset",
+    "run_sweep",
+    "write_report",
+]

@@ -1,0 +1,141 @@
+"""``attractorkit reproduce``: run (or resume) the RL-vs-SL study and write its report.
+
+Loaded by ``attractorkit/cli.py`` through :func:`register`; also runs standalone::
+
+    python -m attractorkit.reference_models.study_cli reproduce --preset quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["register", "main_reproduce", "main", "DEFAULT_OUT"]
+
+DEFAULT_OUT = "attractorkit-study"
+
+_DESCRIPTION = """\
+Train and analyse every network of the study (paradigm x delta x complexity x seed), then
+aggregate them into claim verdicts and an HTML report. Finished runs are reused, so a second
+call is quick and an interrupted sweep resumes where it stopped (runs in flight are redone).
+"""
+
+_EPILOG = """\
+presets: tiny (a smoke test), quick (the whole study in <= 15 minutes on 2 cores: N = 64,
+  2 deltas, 2 complexity levels, 3 seeds), paper (N = 250, 7 deltas from 0.02 to 0.15,
+  3 complexity levels, 20 seeds: days on a laptop, hours on a cluster).
+output: DIR/runs/<run>/ (manifest.json, summary.json, analysis.npz, network.npz,
+  training.json) and DIR/report/ (index.html, claims.md, claims.json, runs.csv).
+examples:
+  attractorkit reproduce --preset quick
+  attractorkit reproduce --config my-study.toml --out results/ --n-jobs 8
+  attractorkit reproduce --preset paper --cluster dask://scheduler:8786
+  attractorkit reproduce --preset quick --dump-config > my-study.toml
+"""
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="quick", choices=("tiny", "quick", "paper"),
+                   help="the base configuration (default: quick)")
+    p.add_argument("--config", metavar="FILE.toml", type=Path,
+                   help="TOML settings that override the preset (it may name its own preset)")
+    p.add_argument("--out", metavar="DIR", type=Path, default=None,
+                   help=f"output directory (default: ./{DEFAULT_OUT}/<study name>)")
+    p.add_argument("--n-jobs", metavar="N", type=int, default=None,
+                   help="local worker processes (default: the number of CPUs)")
+    p.add_argument("--cluster", metavar="dask://HOST:PORT",
+                   help="run on an existing Dask cluster instead of local processes")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run on an existing Ray cluster ('auto' or HOST:PORT; needs ray)")
+    p.add_argument("--report-only", action="store_true",
+                   help="do not train: aggregate the finished runs and write the report")
+    p.add_argument("--dump-config", action="store_true",
+                   help="print the resolved configuration as TOML and exit")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``reproduce`` command to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "reproduce", help="run or resume the reference study sweep and write its report",
+        description=_DESCRIPTION, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(p)
+    p.set_defaults(func=main_reproduce)
+    return p
+
+
+def main_reproduce(args) -> int:
+    """Run the ``reproduce`` command; returns the exit status.
+
+    0: every run finished and the report is written; 1: some runs failed (the report covers
+    the finished ones) or nothing could be reported; 2: bad configuration or arguments.
+    """
+    from attractorkit.core._errors import ValidationError
+
+    from .study.presets import load_config
+
+    try:
+        config = load_config(args.config, preset_name=args.preset)
+    except ValidationError as exc:
+        print(f"attractorkit reproduce: error: {exc}", file=sys.stderr)
+        return 2
+    if args.dump_config:
+        sys.stdout.write(config.to_toml())
+        return 0
+    out = args.out if args.out is not None else Path(DEFAULT_OUT) / config.name
+    n_jobs = args.n_jobs if args.n_jobs is not None else max(1, os.cpu_count() or 1)
+    if n_jobs < 1:
+        print(f"attractorkit reproduce: error: --n-jobs: expected >= 1, received {n_jobs}",
+              file=sys.stderr)
+        return 2
+    try:
+        return _run(config, out, n_jobs, args)
+    except ValidationError as exc:
+        print(f"attractorkit reproduce: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(config, out: Path, n_jobs: int, args) -> int:
+    from .study.report import write_report
+    from .study.runner import finished_runs, run_sweep
+
+    start = time.perf_counter()
+    code = 0
+    if not args.report_only:
+        where = (f"Dask cluster {args.cluster}" if args.cluster else
+                 f"Ray cluster {args.ray}" if args.ray else f"{n_jobs} local process(es)")
+        print(f"study {config.name!r}: {config.n_runs} runs -> {out} on {where}",
+              file=sys.stderr)
+        rep = run_sweep(config, out, n_jobs=n_jobs, cluster=args.cluster, ray=args.ray,
+                        progress=not args.no_progress)
+        print(rep.summary(), file=sys.stderr)
+        if rep.failed:
+            code = 1
+    if not finished_runs(out):
+        print(f"attractorkit reproduce: error: no finished runs in {out}", file=sys.stderr)
+        return 1
+    path = write_report(out, config)
+    print((path.parent / "claims.md").read_text())
+    print(f"report: {path} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    return code
+
+
+def main(argv=None) -> int:
+    """Standalone entry point (``python -m attractorkit.reference_models.study_cli``)."""
+    parser = argparse.ArgumentParser(prog="python -m attractorkit.reference_models.study_cli")
+    parser.add_argument("--debug", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="attractorkit: %(levelname)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
