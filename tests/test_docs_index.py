@@ -15,7 +15,7 @@ def test_index_links_every_page_and_only_existing_ones():
     pages = {p.name for p in DOCS.glob("*.md")} - {"index.md"}
     assert pages <= links, f"pages missing from the index: {sorted(pages - links)}"
     expected = {"tutorial.md", "api.md", "adapters.md", "fixed_points.md", "dynamics.md",
-                "information.md", "reference_models.md", "study.md"}
+                "information.md", "reference_models.md", "study.md", "architecture.md"}
     assert links == expected
 
 
