@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .._kernels.threads import one_blas_thread
+from ..core._prepare import check_model_arg, kernel_spec, prepare_inputs, prepare_states
 from ..core._validation import as_rng, check_choice, check_int, check_positive
 from ..dynamics import _engine as eng
 from ..dynamics._lyapunov import package
@@ -94,7 +95,7 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
     -------
     Attractors
     """
-    flow, dt = eng.check_model_arg(model)
+    flow, dt = check_model_arg(model)
     n = int(model.n_state)
     n_steps = check_int("n_steps", n_steps, minimum=50)
     n_transient = check_int("n_transient", n_transient, minimum=0)
@@ -108,11 +109,11 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
         "n_exponents", n_exponents, minimum=1, maximum=n)
     st = D.settings(thresholds)
     rng = as_rng(rng)
-    X, n_cond, _ = eng.prepare_inputs(model, inputs, None, allow_varying=False)
+    X, n_cond, _ = prepare_inputs(model, inputs, None, allow_varying=False)
     if initial_states is None:
         init_scale = check_positive("init_scale", init_scale)
         initial_states = init_scale * rng.standard_normal((n_init, n))
-    H0 = eng.prepare_states(model, initial_states, n_cond)
+    H0 = prepare_states(model, initial_states, n_cond)
     run = _Run(model, flow, dt, st, n_steps, n_transient, n_check, lyapunov, m_exp,
                max_extensions, threshold, rng, max_memory, progress)
     return assemble(run.all(X, H0), X, n_cond, H0.shape[1], model.time)
@@ -293,7 +294,7 @@ class _Run:
         Models other than the kernel models may not expect concurrent calls of their ``step``
         and ``jacobian``: for them simulation and evidence take turns. Returns the runs to
         extend."""
-        if eng.kernel_spec(self.model) is None:
+        if kernel_spec(self.model) is None:
             again = []
             for idx in self._batches(pending, self.n_steps):
                 RB = self._records(idx.size, self.n_steps)
@@ -357,7 +358,7 @@ class _Run:
         # the runs' evidence is independent (each fills its own rows of r) and mostly LAPACK,
         # sorting and distance code that releases the GIL: one worker thread per core. Models
         # other than the kernel models may not expect concurrent calls: one thread for them.
-        kernel = eng.kernel_spec(self.model) is not None
+        kernel = kernel_spec(self.model) is not None
         workers = min(len(todo), os.cpu_count() or 1) if kernel else 1
         if workers > 1:
             with ThreadPoolExecutor(workers) as ex:

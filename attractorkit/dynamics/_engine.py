@@ -12,92 +12,12 @@ from threadpoolctl import threadpool_limits
 
 from .._kernels import cells as _cells
 from .._kernels import dynamics as _dyn
-from ..core._errors import ModelTypeError, ValidationError
-from ..core._model import KernelSpec, is_model
-from ..core._validation import as_float_array
+from ..core._errors import ValidationError
+from ..core._prepare import kernel_spec
 
 DEFAULT_THRESHOLD = 1e6
 REGION_EVERY = 10    # steps between region tests of ReLU runs (see rollout)
 REGION_TOL = 0.1     # pre-activation deviation / distance to the switching threshold
-
-
-def check_model_arg(model):
-    """The model, after checking it implements the protocol; returns (is_flow, dt)."""
-    if not is_model(model):
-        raise ModelTypeError(
-            "model: expected an object implementing attractorkit.Model (n_state, n_input, time, "
-            f"dt, step, jacobian, input_jacobian), received {type(model).__name__}"
-        )
-    flow = model.time == "continuous"
-    if model.time not in ("discrete", "continuous"):
-        raise ValidationError(f"model.time: expected 'discrete' or 'continuous', received "
-                              f"{model.time!r}")
-    dt = None
-    if flow:
-        dt = model.dt
-        if dt is None or not np.isfinite(float(dt)) or float(dt) <= 0:
-            raise ValidationError(f"model.dt: a flow needs a finite step dt > 0, received {dt!r}")
-        dt = float(dt)
-    return flow, dt
-
-
-def prepare_inputs(model, inputs, n_total: int | None, *, allow_varying: bool = True):
-    """Inputs -> (X (n_conditions, Tx, n_input), n_conditions, varying).
-
-    ``inputs``: None (models without inputs), (n_input,), (n_conditions, n_input) or, when
-    allowed, (n_conditions, n_total, n_input) time-varying.
-    """
-    m = int(model.n_input)
-    if inputs is None:
-        if m:
-            raise ValidationError(f"inputs: the model takes n_input={m} inputs, received None")
-        return np.zeros((1, 1, 0)), 1, False
-    arr = as_float_array("inputs", inputs, ndim=(1, 2, 3) if allow_varying else (1, 2))
-    if arr.shape[-1] != m:
-        raise ValidationError(
-            f"inputs: expected the last axis to have width n_input={m}, received shape "
-            f"{arr.shape}"
-        )
-    if arr.ndim == 1:
-        return arr[None, None, :].copy(), 1, False
-    if arr.ndim == 2:
-        if arr.shape[0] == 0:
-            raise ValidationError("inputs: expected at least one condition, received 0 rows")
-        return np.ascontiguousarray(arr[:, None, :]), arr.shape[0], False
-    if arr.shape[1] != n_total:
-        raise ValidationError(
-            f"inputs: time-varying inputs need one row per step, n_transient + n_steps = "
-            f"{n_total}, received shape {arr.shape}"
-        )
-    return arr, arr.shape[0], True
-
-
-def prepare_states(model, initial_states, n_cond: int, name: str = "initial_states"):
-    """Initial states -> (n_conditions, n_init, n_state) float64 (a copy)."""
-    n = int(model.n_state)
-    arr = as_float_array(name, initial_states, ndim=(1, 2, 3))
-    if arr.shape[-1] != n:
-        raise ValidationError(
-            f"{name}: expected the last axis to have width n_state={n}, received shape "
-            f"{arr.shape}"
-        )
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim == 2:
-        if arr.shape[0] == 0:
-            raise ValidationError(f"{name}: expected at least one state, received 0")
-        return np.ascontiguousarray(np.broadcast_to(arr, (n_cond,) + arr.shape))
-    if arr.shape[0] != n_cond:
-        raise ValidationError(
-            f"{name}: expected (n_conditions={n_cond}, n_init, n_state) or (n_init, n_state), "
-            f"received shape {arr.shape}"
-        )
-    return arr.copy()
-
-
-def kernel_spec(model):
-    spec = getattr(model, "kernel", None)
-    return spec if isinstance(spec, KernelSpec) else None
 
 
 def blas_path(spec) -> bool:

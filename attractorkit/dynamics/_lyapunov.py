@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ..core._errors import ConvergenceWarning, ValidationError
+from ..core._prepare import check_model_arg, prepare_inputs, prepare_states
 from ..core._results import Result
 from ..core._validation import as_rng, check_int, check_positive
 from . import _engine as eng
@@ -157,7 +158,7 @@ def lyapunov_spectrum(model, initial_states, inputs, *, n_exponents=None, n_step
     >>> np.round(np.exp(spec.exponents[0, 0]), 6)
     array([0.5 , 0.25])
     """
-    flow, dt = eng.check_model_arg(model)
+    flow, dt = check_model_arg(model)
     n = int(model.n_state)
     m = n if n_exponents is None else check_int("n_exponents", n_exponents, minimum=1,
                                                 maximum=n)
@@ -176,8 +177,8 @@ def lyapunov_spectrum(model, initial_states, inputs, *, n_exponents=None, n_step
             f"n_steps: {n_steps} steps leave {n_steps - n_skip} after alignment, fewer than "
             f"n_windows * qr_every = {n_windows * qr_every}; raise n_steps"
         )
-    X, n_cond, varying = eng.prepare_inputs(model, inputs, None, allow_varying=False)
-    H0 = eng.prepare_states(model, initial_states, n_cond)
+    X, n_cond, varying = prepare_inputs(model, inputs, None, allow_varying=False)
+    H0 = prepare_states(model, initial_states, n_cond)
     n_init = H0.shape[1]
     H = H0.reshape(-1, n).copy()
     cidx = np.repeat(np.arange(n_cond), n_init)

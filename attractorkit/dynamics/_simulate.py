@@ -8,6 +8,7 @@ import logging
 import numpy as np
 
 from ..core._pca import pca
+from ..core._prepare import check_model_arg, prepare_inputs, prepare_states
 from ..core._results import Result
 from ..core._validation import check_int, check_positive
 from . import _engine as eng
@@ -138,14 +139,14 @@ def simulate(model, initial_states, inputs, n_steps, *, n_transient=0, stride=1,
     >>> traj.states.shape
     (1, 2, 10, 3)
     """
-    flow, dt = eng.check_model_arg(model)
+    flow, dt = check_model_arg(model)
     n_steps = check_int("n_steps", n_steps, minimum=1)
     n_transient = check_int("n_transient", n_transient, minimum=0)
     stride = check_int("stride", stride, minimum=1, maximum=n_steps)
     threshold = check_positive("divergence_threshold", divergence_threshold)
     total = n_transient + n_steps
-    X, n_cond, varying = eng.prepare_inputs(model, inputs, total)
-    H0 = eng.prepare_states(model, initial_states, n_cond)
+    X, n_cond, varying = prepare_inputs(model, inputs, total)
+    H0 = prepare_states(model, initial_states, n_cond)
     n_init = H0.shape[1]
     n = model.n_state
     H = H0.reshape(n_cond * n_init, n).copy()

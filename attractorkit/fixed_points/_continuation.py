@@ -14,10 +14,11 @@ import numpy as np
 from .._kernels import newton as _nk
 from .._kernels.threads import blas_single_threaded
 from ..core._errors import ValidationError
+from ..core._prepare import as_conditions, check_model_arg
 from ..core._results import Result
 from ..core._validation import as_rng, check_int, check_positive
 from ._find import find_fixed_points, stability_at
-from ._solve import as_conditions, check_model_arg, solve_points
+from ._solve import solve_points
 from ._stability import crossing_kind
 
 __all__ = ["FixedPointBranches", "continue_fixed_points"]

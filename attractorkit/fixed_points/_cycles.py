@@ -14,13 +14,12 @@ from scipy.spatial import cKDTree
 from .._kernels import newton as _nk
 from .._kernels.threads import blas_single_threaded, one_blas_thread
 from ..core._errors import ConvergenceWarning, ValidationError
+from ..core._prepare import as_conditions, check_model_arg
 from ..core._results import Result
 from ..core._validation import as_rng, check_int, check_positive
 from ._relu_exact import relu_drives, relu_spec
 from ._solve import (
     STATUS_NAMES,
-    as_conditions,
-    check_model_arg,
     initial_states_for,
     safe_step,
     solve_points,

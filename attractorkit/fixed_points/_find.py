@@ -17,6 +17,7 @@ from .._kernels import newton as _nk
 from .._kernels.threads import blas_single_threaded, one_blas_thread
 from ..core._errors import AttractorKitError, ConvergenceWarning, ValidationError
 from ..core._pca import pca
+from ..core._prepare import as_conditions, check_model_arg
 from ..core._results import Result
 from ..core._validation import as_rng, check_choice, check_int, check_positive
 from ._relu_exact import RegionCache, relu_drives, relu_exact_points, relu_spec
@@ -24,8 +25,6 @@ from ._relu_exact import consistent as _consistent
 from ._search import deduplicate, explore_midpoints, explore_newton, solve_condition
 from ._solve import (
     STATUS_NAMES,
-    as_conditions,
-    check_model_arg,
     initial_states_for,
 )
 from ._stability import LABELS, Stability, stability_from_jacobians

@@ -12,14 +12,14 @@ import numpy as np
 
 from .._kernels import newton as _nk
 from .._kernels.threads import one_blas_thread
-from ._solve import kernel_of
+from ..core._prepare import kernel_spec
 
 __all__ = ["relu_spec", "relu_drives", "consistent", "relu_exact_points", "RegionCache"]
 
 
 def relu_spec(model):
     """The KernelSpec of a single-layer ReLU vanilla map or flow, else None."""
-    spec = kernel_of(model)
+    spec = kernel_spec(model)
     if spec is not None and spec.cell == "vanilla" and spec.activation == "relu" \
             and spec.n_layers == 1:
         return spec

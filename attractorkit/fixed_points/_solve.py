@@ -16,13 +16,10 @@ import numpy as np
 from .._kernels import newton as _nk
 from .._kernels.threads import one_blas_thread
 from ..core._errors import ValidationError
-from ..core._model import KernelSpec, is_model
+from ..core._prepare import kernel_spec
 from ..core._validation import as_float_array
 
 __all__ = [
-    "check_model_arg",
-    "as_conditions",
-    "kernel_of",
     "initial_states_for",
     "safe_step",
     "solve_points",
@@ -36,36 +33,6 @@ _CHUNK_BYTES = 64 * 2**20
 
 
 # -- validation helpers ------------------------------------------------------------------------
-def check_model_arg(model) -> None:
-    if not is_model(model):
-        raise ValidationError(
-            f"model: expected an object implementing attractorkit.Model (n_state, n_input, "
-            f"time, dt, step, jacobian, input_jacobian), received {type(model).__name__}"
-        )
-
-
-def as_conditions(model, inputs) -> np.ndarray:
-    """``inputs`` (n_input,) or (n_conditions, n_input) -> (n_conditions, n_input)."""
-    if inputs is None and model.n_input == 0:
-        return np.zeros((1, 0))
-    X = as_float_array("inputs", inputs, ndim=(1, 2))
-    if X.ndim == 1:
-        X = X[None]
-    if X.shape[1] != model.n_input:
-        raise ValidationError(
-            f"inputs: expected shape ({model.n_input},) or (n_conditions, {model.n_input}) "
-            f"for a model with n_input={model.n_input}, received shape {X.shape}"
-        )
-    if X.shape[0] == 0:
-        raise ValidationError("inputs: expected at least one condition, received 0 rows")
-    return X
-
-
-def kernel_of(model):
-    spec = getattr(model, "kernel", None)
-    return spec if isinstance(spec, KernelSpec) else None
-
-
 def safe_step(model, H, X):
     """model.step on the finite rows of H only; NaN rows elsewhere (models may refuse NaN)."""
     ok = np.all(np.isfinite(H), axis=1)
@@ -180,7 +147,7 @@ def solve_points(model, H0, X, *, period=1, tol=1e-10, max_iter=100, max_norm=1e
     H = np.empty((B, n))
     q, resid = np.empty(B), np.empty(B)
     iters, status = np.zeros(B, np.int64), np.zeros(B, np.int64)
-    spec = kernel_of(model)
+    spec = kernel_spec(model)
     if spec is not None:
         with one_blas_thread():   # the kernel's prange over points calls LAPACK
             _nk.newton_batch(*spec.args, np.ascontiguousarray(H0), np.ascontiguousarray(X),
@@ -329,7 +296,7 @@ def _newton_numpy(model, H0, X, period, is_map, tol, max_iter, max_norm):
 def _q_and_grad(model, H, X, is_map):
     """q = |G|^2/2 and its gradient J_G^T G per row, without forming Jacobians where the
     model is a single-layer vanilla cell."""
-    spec = kernel_of(model)
+    spec = kernel_spec(model)
     if spec is not None and spec.cell == "vanilla" and spec.n_layers == 1:
         W, a = spec.Wh[0], spec.alpha
         Z = H @ W.T + X @ spec.Wx[0, :, : X.shape[1]].T + spec.bh[0] + spec.bx[0]

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+
 from attractorkit.adapters._files import ModelFileError, load_model, save_model_files
 
 torch = pytest.importorskip("torch")

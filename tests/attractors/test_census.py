@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from systems import DiagonalLinear, Hopf, Logistic
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 def test_hopf_census_finds_the_bifurcation():

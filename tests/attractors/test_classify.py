@@ -292,7 +292,6 @@ def test_newton_polish_skips_silent_rows_and_keeps_stability():
     test drops them (they only add eigenvalues 0); both stable and unstable points are told
     apart as with the full eigen-decomposition."""
     from attractorkit.adapters import VanillaRNN
-
     from attractorkit.attractors import _decide as D
 
     for a, stable in ((0.5, True), (1.5, False)):

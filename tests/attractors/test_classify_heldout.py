@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from systems import (
     DiagonalLinear,
     EmbeddedCircleMap,
@@ -21,6 +20,7 @@ from systems import (
 )
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 def _far_from_rationals(x, q_max, tol):

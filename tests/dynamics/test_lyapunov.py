@@ -3,10 +3,10 @@ and the numba paths (per-sample kernel, batched BLAS kernel)."""
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from systems import DiagonalLinear, Henon, Hopf, Logistic, Lorenz, random_rnn
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 def test_logistic_r4_is_ln2():

@@ -3,10 +3,10 @@ numpy loops; transient/stride/record conventions; divergence handling; bad input
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from systems import DiagonalLinear, Hopf, Lorenz
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 class Wrapped:

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from fp_systems import Hopf, Logistic, ScaledRotation
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 def test_fold_of_a_bistable_unit():

@@ -5,10 +5,10 @@ import itertools
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from fp_systems import Henon, Hopf, Logistic, NoKernel, same_sets
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 def test_logistic_two_cycle_and_no_fixed_points_as_cycles():   # V-FP8

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 from fp_systems import Bistable, Hopf, Linear
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 from attractorkit.fixed_points._stability import classify_spectra, crossing_kind
 
 
