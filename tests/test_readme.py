@@ -19,6 +19,7 @@ def test_two_setup_commands_install_and_run():
     main, test = _block_after("<!-- ci:main -->"), _block_after("<!-- ci:test -->")
     assert main.startswith("pip install ") and "attractorkit reproduce" in main
     assert test.startswith("pip install ") and test.endswith("pytest")
+    assert "lint-imports" in test, "CI checks the layer contract of pyproject.toml"
     for cmd in (main, test):
         assert "torch==2.13.0" in cmd, "an unpinned torch may pull a multi-GB CUDA build here"
     assert "ci:test" in (ROOT / ".ci" / "run").read_text()
