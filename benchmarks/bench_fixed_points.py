@@ -27,6 +27,17 @@ largest max-norm distance from a baseline point to the nearest attractorkit poin
 below 1e-3, FPF's de-duplication tolerance). attractorkit's times are the best of
 ``--repeats``; the baseline runs once.
 
+Second part (issue 15), networks of our own construction with planted truth:
+a winner-take-all ReLU map without leak (N = 250, 4 groups exciting themselves 0.7 and
+inhibiting the others 0.36, coupling SD 0.05/sqrt(N), bias 1) and a 12-unit GRU with gains x4
+(saturating gates). Truth of the stable points: the distinct end states of 512 runs of 1000
+steps from N(0, 1) (WTA), or scipy's root finder from 400 starts in the box |h| <= 1 with
+spectral radius < 1 (GRU). Seeds for both methods: 1024 states of 64 trajectories of 100
+steps. Baseline: FixedPointFinder's joint Adam on the batch mean of q (its learning-rate
+schedule, 5000 iterations at most, points with q < 1e-12 kept, de-duplicated at 1e-3) through
+the model's own step and Jacobian. Reported: recall of the stable points by each, time of each,
+their ratio.
+
 Run: ``python benchmarks/bench_fixed_points.py [--iters 5000] [--repeats 3]``.
 """
 
@@ -37,9 +48,9 @@ import time
 import warnings
 
 import numpy as np
-from attractorkit.adapters import VanillaRNN
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 
 def grouped_relu(n=250, n_groups=5, seed=0):
@@ -179,6 +190,112 @@ def main():
           f"ours: {gap:.1e}, max-norm)")
     if args.save:
         np.savez(args.save, base=base, ours=ours, H=H, q=q)
+    planted(args)
+
+
+def fpf_numpy(model, x, seeds, *, max_iters=5000, tol_q=1e-12, tol_dq=1e-20):
+    """FixedPointFinder's joint Adam (eps 0.01, its adaptive learning rate from 1.0) on the
+    batch mean of q, for any model (gradient J_G^T G from the model's Jacobian)."""
+    h = seeds.copy()
+    B = h.shape[0]
+    X = np.broadcast_to(x, (B, x.size))
+    m1, m2 = np.zeros_like(h), np.zeros_like(h)
+    lr, best, n_bad, n_good, prev, q_prev = 1.0, np.inf, 0, 0, None, None
+    it = 0
+    for it in range(1, max_iters + 1):
+        G = model.step(h, X) - h
+        q = 0.5 * (G * G).sum(1)
+        if q_prev is not None and np.all((q < tol_q) | (np.abs(q - q_prev) < tol_dq * lr)):
+            break
+        q_prev = q
+        J = model.jacobian(h, X)
+        g = (np.einsum("bji,bj->bi", J, G) - G) / B
+        L = float(q.mean())
+        if L < best:
+            best, n_bad = L, 0
+        else:
+            n_bad += 1
+        n_good = n_good + 1 if prev is not None and L < prev else 0
+        prev = L
+        if n_bad >= 5:
+            lr, n_bad = max(lr * 0.95, 1e-3), 0
+        elif n_good >= 5:
+            lr, n_good = lr / 0.95, 0
+        m1 = 0.9 * m1 + 0.1 * g
+        m2 = 0.999 * m2 + 0.001 * g * g
+        h = h - lr * (m1 / (1 - 0.9**it)) / (np.sqrt(m2 / (1 - 0.999**it)) + 0.01)
+    G = model.step(h, X) - h
+    return h, 0.5 * (G * G).sum(1), it
+
+
+def _recall(truth, pts, tol=1e-6):
+    if len(truth) == 0:
+        return 1.0
+    if len(pts) == 0:
+        return 0.0
+    D = np.max(np.abs(truth[:, None] - pts[None]), axis=2)
+    return float(np.mean(D.min(1) < tol))
+
+
+def planted(args):
+    import scipy.optimize
+
+    from attractorkit.adapters import GRU
+
+    rng = np.random.default_rng(0)
+    n, G = 250, 4
+    g = np.arange(n) % G
+    W = np.where(g[:, None] == g[None, :], 0.7 / (n / G), -0.36 / (n / G))
+    W = W + rng.normal(0, 0.05 / np.sqrt(n), (n, n))
+    wta = VanillaRNN(W, b=np.ones(n), activation="relu")
+    ends = ak.simulate(wta, rng.normal(size=(512, n)), None, 1000).states[0, :, -1]
+    truth_wta = unique_rows(ends, 1e-6)
+    r = np.random.default_rng(2)
+    s = 4.0 / np.sqrt(12)
+    gru = GRU(r.normal(0, s, (36, 1)), r.normal(0, s, (36, 12)), r.normal(0, 0.5, 36),
+              r.normal(0, 0.5, 36))
+    x1 = np.zeros((1, 1))
+    roots = []
+    for h0 in np.random.default_rng(100).uniform(-1, 1, (400, 12)):
+        sol = scipy.optimize.root(lambda h: gru.step(h[None], x1)[0] - h, h0,
+                                  jac=lambda h: gru.jacobian(h[None], x1)[0] - np.eye(12),
+                                  tol=1e-13)
+        if sol.success and np.all(np.abs(sol.x) <= 1):
+            roots.append(sol.x)
+    roots = unique_rows(np.array(roots).reshape(-1, 12), 1e-7)
+    rho = np.array([np.max(np.abs(np.linalg.eigvals(gru.jacobian(h[None], x1)[0])))
+                    for h in roots]).reshape(-1)
+    truth_gru = roots[rho < 1]
+    for name, model, x, truth in (("winner-take-all ReLU, N=250, 4 groups", wta, None,
+                                   truth_wta),
+                                  ("saturating GRU, N=12, gains x4", gru, np.zeros(1),
+                                   truth_gru)):
+        xs = np.zeros(0) if x is None else x
+        tr = ak.simulate(model, np.random.default_rng(1).normal(size=(64, model.n_state)), x,
+                         100).states[0]
+        seeds = tr.reshape(-1, model.n_state)[np.random.default_rng(1).choice(6400, 1024,
+                                                                              replace=False)]
+        kw = dict(initial_states=seeds, n_init=1024, rng=0)
+        t_ak, fp = timed(lambda m=model, xx=x, k=kw: ak.find_fixed_points(m, xx, **k),
+                         args.repeats)
+        t0 = time.perf_counter()
+        H, q, iters = fpf_numpy(model, xs, seeds, max_iters=args.iters)
+        base = unique_rows(H[q < 1e-12], 1e-3)
+        t_fpf = time.perf_counter() - t0
+        st_base = []
+        for h in base:
+            J = model.jacobian(h[None], np.broadcast_to(xs, (1, xs.size)))[0]
+            if np.max(np.abs(np.linalg.eigvals(J))) < 1:
+                st_base.append(h)
+        st_base = np.array(st_base).reshape(-1, model.n_state)
+        ours = fp.points[fp.converged & fp.stable]
+        print(f"{name}: {len(truth)} stable points (truth)")
+        print(f"  attractorkit : {t_ak:8.3f} s, stable recall {_recall(truth, ours):.2f} "
+              f"({len(ours)} stable, {int(fp.confirmed[fp.stable].sum())} confirmed by "
+              f"settling, {fp.n_outside} outside the region)")
+        print(f"  FPF-style Adam: {t_fpf:8.2f} s ({iters} iterations), stable recall "
+              f"{_recall(truth, st_base, 1e-3):.2f} ({len(st_base)} stable of {len(base)})")
+        print(f"  ratio: {t_fpf / t_ak:.1f}x")
 
 
 def _load():

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from attractorkit.core._errors import FiniteDifferenceWarning, ModelTypeError, ValidationError
-from attractorkit.core._validation import (
+from attractorkit.core import (
+    FiniteDifferenceWarning,
+    ModelTypeError,
+    ValidationError,
     as_input_batch,
     as_state_batch,
     check_int,
     check_time_and_dt,
 )
+from attractorkit.core._warnings import warn
 
 __all__ = ["CallableModel"]
 
@@ -100,12 +101,11 @@ class CallableModel:
     def _warn_fd(self):
         if not self._warned:
             self._warned = True
-            warnings.warn(
+            warn(
                 "CallableModel: no Jacobian was given, so Jacobians are approximated by central "
                 "finite differences (about 10 significant digits, 2 * n extra steps per "
                 "point); pass jacobian=/input_jacobian= for exact and faster ones",
                 FiniteDifferenceWarning,
-                stacklevel=3,
             )
 
     def _fd(self, H, X, wrt):

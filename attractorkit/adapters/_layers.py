@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from attractorkit.core._errors import ValidationError
-from attractorkit.core._model import KernelSpec
-from attractorkit.core._validation import as_float_array
+from attractorkit.core import KernelSpec, ValidationError, as_float_array
 
 GATES = {"vanilla": 1, "gru": 3, "lstm": 4}
 
@@ -24,7 +22,10 @@ def as_weight(name: str, w, *, ndim=None, shape=None) -> np.ndarray:
     """
     if hasattr(w, "detach") and hasattr(w, "cpu"):       # a torch tensor, maybe with grad
         w = w.detach().cpu().numpy()
-    raw = w if isinstance(w, np.ndarray) else np.asarray(w) if w is not None else None
+    try:
+        raw = w if isinstance(w, np.ndarray) else np.asarray(w) if w is not None else None
+    except (ValueError, TypeError):  # ragged nesting: as_float_array below names the problem
+        raw = None
     if raw is not None and raw.dtype.kind in "iub":
         raise ValidationError(
             f"{name}: expected floating-point weights, received dtype {raw.dtype}; convert "

@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from attractorkit._kernels.cells import ACTIVATION_CODES
-from attractorkit.core._errors import ValidationError
-from attractorkit.core._model import KernelModel, KernelSpec
-from attractorkit.core._validation import check_choice
+from attractorkit.core import KernelModel, KernelSpec, ValidationError, check_choice
 
 from ._layers import as_weight, flatten_state, layered_spec, unflatten_state
 

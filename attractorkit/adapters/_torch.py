@@ -17,9 +17,11 @@ import warnings
 import numpy as np
 
 from attractorkit._kernels import cells as _cells
-from attractorkit.core._errors import MissingDependencyError, ModelTypeError, ValidationError
-from attractorkit.core._model import KernelSpec
-from attractorkit.core._validation import (
+from attractorkit.core import (
+    KernelSpec,
+    MissingDependencyError,
+    ModelTypeError,
+    ValidationError,
     as_input_batch,
     as_state_batch,
     check_choice,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from attractorkit.core._errors import ModelTypeError, ValidationError
-from attractorkit.core._model import KernelModel, KernelSpec, is_model
-from attractorkit.core._validation import check_choice
+from attractorkit.core import (
+    KernelModel,
+    KernelSpec,
+    ModelTypeError,
+    ValidationError,
+    check_choice,
+    is_model,
+)
 
 __all__ = ["wrap"]
 

@@ -23,13 +23,21 @@ import numpy as np
 
 from ..core._errors import ModelTypeError, ValidationError
 from ..core._model import is_model
-from ..core._validation import as_float_array, as_rng, check_int
-from ._defaults import DEFAULTS
+from ..core._validation import (
+    as_float_array,
+    as_float_arrays,
+    as_names,
+    as_rng,
+    as_shape,
+    check_int,
+)
+from ..core._warnings import warn
+from ._defaults import DEFAULTS, AnalysisOptions
 from ._result import Analysis, StateSpace
 from ._stages import RUNNERS as _RUNNERS
 from ._stages import Context as _Context
 
-__all__ = ["analyze", "Analysis", "StateSpace", "DEFAULTS"]
+__all__ = ["analyze", "Analysis", "AnalysisOptions", "StateSpace", "DEFAULTS"]
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +47,10 @@ _STAGES = ("census", "lyapunov", "fixed points", "cycles", "state space", "selec
            "connectivity")
 
 
-def analyze(model, inputs, *, initial_states=None, activity=None, variables=None,
-            fixed_points=True, cycles=None, census=True, lyapunov=True, information=None,
-            state_space=True, n_init=None, n_steps=None, n_transient=None,
-            n_fixed_point_init=None, n_exponents=None, n_lyapunov_steps=None, grid_shape=None,
-            axis_names=None, axes=None, model_options=None, fixed_point_options=None,
-            cycle_options=None, census_options=None, lyapunov_options=None,
-            selectivity_options=None, connectivity_options=None, rng=None,
-            progress=False) -> Analysis:
+def analyze(model, inputs, *, initial_states=None, fixed_point_states=None, activity=None,
+            variables=None, options: AnalysisOptions | None = None, grid_shape=None,
+            axis_names=None, axes=None, model_options=None, rng=None, progress=False,
+            **shortcuts) -> Analysis:
     """Run the dynamical-systems (and, with recordings, information) analyses of a model.
 
     Parameters
@@ -59,28 +63,19 @@ def analyze(model, inputs, *, initial_states=None, activity=None, variables=None
         Constant inputs, each analysed as an autonomous system. A multi-dimensional array is a
         grid: its leading axes give ``grid_shape``.
     initial_states : array_like of shape (n_init, n_state) or (n_conditions, n_init, n_state)
-        Initial states of the census, the Lyapunov spectra and the sample trajectories (shared
-        by every condition, or one set per condition), and the pool the fixed-point search
-        samples its seeds from. Default: ``n_init`` standard-normal states for the dynamics;
-        the fixed-point search then samples seeds from simulated trajectories.
+        Where the census runs, the Lyapunov pass and the sample trajectories start (shared by
+        every condition, or one set per condition); their number replaces ``n_init``.
+        Default: ``n_init`` standard-normal states.
+    fixed_point_states : array_like of shape (n, n_state) or (n_conditions, n, n_state)
+        States the fixed-point search samples its ``n_fixed_point_init`` seeds from (for
+        example states visited during trials); they do not start census runs. Default: the
+        search samples seeds from its own simulated trajectories.
     activity : array_like of shape (n_samples, n_units), optional
         Recorded activity (model states or neural data) for the information analyses.
     variables : dict of str to array_like of shape (n_samples,), optional
         Task variables aligned with ``activity``.
-    fixed_points, census, lyapunov, state_space : bool
-        Run the stage (default True). The census labels every (condition, initial state) run
-        as a fixed point, a cycle, a torus, chaos or divergence; ``lyapunov`` computes the
-        leading exponents of the same runs.
-    cycles : None, False or sequence of int
-        Periods of the cycles searched (maps only). None means (2,) for maps and none for flows.
-    information : None or bool
-        Run the selectivity and functional-connectivity analyses. None means "when
-        ``activity`` and ``variables`` are given".
-    n_init, n_steps, n_transient, n_fixed_point_init, n_exponents, n_lyapunov_steps : int
-        Sizes of the work; see :data:`DEFAULTS`. The census records ``n_steps`` after
-        ``n_transient`` transient steps; the Lyapunov pass then continues each run for
-        ``n_lyapunov_steps`` (from the initial states after ``n_transient`` steps when the
-        census is off); the cycle search starts from where the census runs ended.
+    options : AnalysisOptions, optional
+        Which stages run and their sizes; defaults ``AnalysisOptions()``.
     grid_shape : tuple of int, optional
         Shape of the input grid when ``inputs`` is given flat; ``prod(grid_shape)`` must be
         ``n_conditions``.
@@ -91,15 +86,13 @@ def analyze(model, inputs, *, initial_states=None, activity=None, variables=None
         else indices).
     model_options : dict, optional
         Keywords for :func:`attractorkit.adapters.wrap`.
-    fixed_point_options, cycle_options, census_options, lyapunov_options, \
-selectivity_options, connectivity_options : dict, optional
-        Extra keywords of :func:`find_fixed_points`, :func:`find_cycles`,
-        :func:`attractor_census`, :func:`lyapunov_spectrum`, :func:`selectivity` and
-        :func:`functional_connectivity`; they override the defaults above. An option the
-        function does not take raises a ValidationError.
     rng : None, int or numpy.random.Generator
     progress : bool
         Show progress bars (one over the stages, and each stage's own).
+    **shortcuts
+        Any field of :class:`AnalysisOptions` by keyword (``n_steps=500``, ``cycles=False``,
+        ``census_options={...}``); they override ``options``. An unknown name raises a
+        ValidationError that lists the options.
 
     Returns
     -------
@@ -121,30 +114,36 @@ selectivity_options, connectivity_options : dict, optional
     >>> int(result.fixed_points.stable.sum())
     1
     """
+    opts = _options(options, shortcuts)
     model = as_model(model, model_options)
     X, grid_shape, axis_names = _as_inputs(inputs, model.n_input, grid_shape, axis_names)
     axes = _grid_axes(X, grid_shape, axes)
     rng = as_rng(rng)
-    sizes = _sizes(n_init, n_steps, n_transient, n_fixed_point_init, n_exponents,
-                   n_lyapunov_steps)
-    init = _initial_states(initial_states, model, X.shape[0])
-    periods = _periods(cycles, model.time)
-    run_info = _information_requested(information, activity, variables)
-    on = {"fixed points": fixed_points, "cycles": bool(periods), "census": census,
-          "lyapunov": lyapunov, "state space": state_space, "selectivity": run_info,
+    init = _states("initial_states", initial_states, model, X.shape[0])
+    fp_states = _states("fixed_point_states", fixed_point_states, model, X.shape[0])
+    sizes = {k: getattr(opts, k) for k in DEFAULTS if k != "cycle_periods"}
+    if init is not None:
+        sizes["n_init"] = int(init.shape[-2])
+    periods = opts.periods(model.time)
+    run_info = _information_requested(opts.information, activity, variables)
+    on = {"fixed points": opts.fixed_points, "cycles": bool(periods), "census": opts.census,
+          "lyapunov": opts.lyapunov, "state space": opts.state_space, "selectivity": run_info,
           "connectivity": run_info}
     stages = [name for name in _STAGES if on[name]]
-    user_options = {"fixed points": fixed_point_options, "cycles": cycle_options,
-                    "census": census_options, "lyapunov": lyapunov_options,
-                    "selectivity": selectivity_options, "connectivity": connectivity_options}
+    user_options = {"fixed points": opts.fixed_point_options, "cycles": opts.cycle_options,
+                    "census": opts.census_options, "lyapunov": opts.lyapunov_options,
+                    "selectivity": opts.selectivity_options,
+                    "connectivity": opts.connectivity_options}
     settings = {
         "sizes": sizes, "cycle_periods": list(periods), "stages": stages,
-        "options": {k: _jsonable(v) for k, v in user_options.items() if v},
+        "options": {k: _jsonable(dict(v)) for k, v in user_options.items() if v},
         "initial_states": "given" if init is not None else "sampled",
+        "fixed_point_states": "given" if fp_states is not None else "sampled",
     }
     if init is None:
         init = rng.standard_normal((sizes["n_init"], model.n_state))
-    ctx = _Context(model, X, init, initial_states is not None, sizes, rng, progress)
+    ctx = _Context(model, X, init, initial_states is not None, sizes, rng, progress,
+                   fixed_point_states=fp_states, options=opts)
     ctx.grid = {"grid_shape": grid_shape or (X.shape[0],), "axis_names": list(axis_names) or
                 ["condition"], "axes": axes}
     ctx.recordings = (activity, variables)
@@ -160,7 +159,7 @@ selectivity_options, connectivity_options : dict, optional
         timings[name] = round(_time.perf_counter() - t0, 3)
         for w in caught:
             notes.append(f"{name}: {w.category.__name__}: {w.message}")
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            warn(w.message, w.category)  # at the user's line, not the stage's
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -179,6 +178,9 @@ selectivity_options, connectivity_options : dict, optional
 # -- inputs and options ------------------------------------------------------------------------
 def as_model(model, model_options=None):
     """``model`` as a Model: returned as is, or wrapped by :func:`attractorkit.adapters.wrap`."""
+    if model_options is not None and not isinstance(model_options, dict):
+        raise ValidationError("model_options: expected a dict of keywords for attractorkit."
+                              f"adapters.wrap, received {type(model_options).__name__}")
     if is_model(model) and not model_options:
         return model
     try:
@@ -193,7 +195,7 @@ def as_model(model, model_options=None):
     try:
         return wrap(model, **(model_options or {}))
     except (ModelTypeError, ValidationError, TypeError) as exc:
-        raise type(exc)(
+        raise (ModelTypeError if isinstance(exc, TypeError) else type(exc))(
             f"model: cannot analyse a {type(model).__name__} directly: {exc}. Wrap it first, "
             "e.g. attractorkit.adapters.wrap(obj, n_state=..., n_input=...), or pass "
             "model_options={'n_state': ..., 'n_input': ...}"
@@ -215,6 +217,7 @@ def _as_inputs(inputs, n_input, grid_shape, axis_names):
         shape = arr.shape[:-1]
         arr = arr.reshape(-1, n_input)
     if grid_shape is not None:
+        grid_shape = as_shape("grid_shape", grid_shape)
         if arr.ndim and len(shape) > 1 and tuple(grid_shape) != shape:
             raise ValidationError(f"grid_shape: {tuple(grid_shape)} disagrees with the shape of "
                                   f"inputs {shape}")
@@ -229,38 +232,35 @@ def _as_inputs(inputs, n_input, grid_shape, axis_names):
     elif axis_names is None:
         names = tuple(f"axis {i}" for i in range(len(shape)))
     else:
-        names = tuple(str(a) for a in axis_names)
+        names = as_names("axis_names", axis_names)
         if len(names) != len(shape):
             raise ValidationError(f"axis_names: expected {len(shape)} name(s) (one per grid "
                                   f"axis of shape {shape}), received {len(names)}")
     return np.ascontiguousarray(arr), tuple(int(s) for s in shape), names
 
 
-def _sizes(n_init, n_steps, n_transient, n_fp, n_exp, n_lyap):
-    given = {"n_init": n_init, "n_steps": n_steps, "n_transient": n_transient,
-             "n_fixed_point_init": n_fp, "n_exponents": n_exp, "n_lyapunov_steps": n_lyap}
-    sizes = {k: int(DEFAULTS[k]) for k in given}
-    for k, v in given.items():
-        if v is not None:
-            sizes[k] = check_int(k, v, minimum=0 if k == "n_transient" else 1)
-    return sizes
+def _options(options, shortcuts) -> AnalysisOptions:
+    if options is None:
+        options = AnalysisOptions()
+    elif not isinstance(options, AnalysisOptions):
+        raise ValidationError(f"options: expected an attractorkit.AnalysisOptions, received "
+                              f"{type(options).__name__}")
+    return options.replace(**shortcuts) if shortcuts else options
 
 
-def _periods(cycles, time):
-    if cycles is None:
-        return tuple(DEFAULTS["cycle_periods"]) if time == "discrete" else ()
-    if cycles is False:
-        return ()
-    if cycles is True:
-        cycles = DEFAULTS["cycle_periods"]
-    if isinstance(cycles, (int, np.integer)):
-        cycles = (cycles,)
-    periods = tuple(check_int("cycles", int(p) if isinstance(p, np.integer) else p, minimum=2)
-                    for p in cycles)
-    if periods and time != "discrete":
-        raise ValidationError("cycles: period-p cycles are searched in maps only; for a flow "
-                              "the census finds limit cycles (pass cycles=False)")
-    return periods
+def _states(name, states, model, n_conditions):
+    if states is None:
+        return None
+    arr = as_float_array(name, states, ndim=(2, 3))
+    count = "n_init" if name == "initial_states" else "n"
+    if arr.shape[-1] != model.n_state or (arr.ndim == 3 and arr.shape[0] != n_conditions):
+        raise ValidationError(
+            f"{name}: expected shape ({count}, n_state={model.n_state}) or "
+            f"(n_conditions={n_conditions}, {count}, {model.n_state}), received {arr.shape}")
+    if arr.shape[-2] == 0:
+        raise ValidationError(f"{name}: expected at least one state, received shape "
+                              f"{arr.shape}")
+    return arr
 
 
 def _information_requested(information, activity, variables) -> bool:
@@ -292,22 +292,11 @@ def _jsonable(value):
     return repr(value)
 
 
-def _initial_states(initial_states, model, n_conditions):
-    if initial_states is None:
-        return None
-    init = as_float_array("initial_states", initial_states, ndim=(2, 3))
-    if init.shape[-1] != model.n_state or (init.ndim == 3 and init.shape[0] != n_conditions):
-        raise ValidationError(
-            f"initial_states: expected shape (n_init, n_state={model.n_state}) or "
-            f"(n_conditions={n_conditions}, n_init, {model.n_state}), received {init.shape}")
-    return init
-
-
 def _grid_axes(X, grid_shape, axes):
     """Coordinates along each grid axis: given, found from a product grid, or indices."""
     shape = grid_shape or (X.shape[0],)
     if axes is not None:
-        axes = [as_float_array(f"axes[{k}]", a, ndim=1) for k, a in enumerate(axes)]
+        axes = as_float_arrays("axes", axes, ndim=1)
         if [a.size for a in axes] != list(shape):
             raise ValidationError(f"axes: expected lengths {list(shape)}, received "
                                   f"{[a.size for a in axes]}")

@@ -8,7 +8,6 @@ import numpy as np
 
 from ..core._errors import ValidationError
 from ..core._validation import as_float_array
-from ._defaults import DEFAULTS
 from ._labels import showcase_conditions
 from ._result import StateSpace
 
@@ -18,9 +17,12 @@ __all__ = ["Context", "RUNNERS", "call_with_options"]
 class Context:
     """What every stage reads: the model, the inputs, shared initial states, sizes, rng."""
 
-    def __init__(self, model, X, init, init_given, sizes, rng, progress):
+    def __init__(self, model, X, init, init_given, sizes, rng, progress, *,
+                 fixed_point_states=None, options=None):
         self.model, self.X, self.init, self.init_given = model, X, init, init_given
         self.sizes, self.rng, self.progress = sizes, rng, progress
+        self.fixed_point_states = fixed_point_states
+        self.options = options
         self.grid: dict = {}
         self.recordings = (None, None)
 
@@ -63,7 +65,7 @@ def _seed(ctx) -> int:
 def _fixed_points(ctx, out, periods, options):
     return call_with_options(_api("find_fixed_points"), ctx.model, ctx.X, options=options,
                              defaults={
-                                 "initial_states": ctx.init if ctx.init_given else None,
+                                 "initial_states": ctx.fixed_point_states,
                                  "n_init": ctx.sizes["n_fixed_point_init"], "rng": _seed(ctx),
                                  "progress": ctx.progress})
 
@@ -86,7 +88,7 @@ def _cycles(ctx, out, periods, options):
     if final is not None:
         seeds, n_seeds = final, final.shape[1]
     else:
-        seeds = ctx.init if ctx.init_given else None
+        seeds = ctx.fixed_point_states
         n_seeds = ctx.sizes["n_fixed_point_init"]
     return tuple(call_with_options(_api("find_cycles"), ctx.model, ctx.X, options=options,
                                    defaults={"period": p, "initial_states": seeds,
@@ -119,20 +121,19 @@ def _lyapunov(ctx, out, periods, options):
 
 def _state_space(ctx, out, periods, options):
     """A few trajectories per showcase condition, projected on their principal components."""
-    D = DEFAULTS
-
+    D = ctx.options
     model = ctx.model
-    conds = showcase_conditions(ctx.X.shape[0], out.get("census"), D["n_showcase_conditions"])
+    conds = showcase_conditions(ctx.X.shape[0], out.get("census"), D.n_showcase_conditions)
     init = ctx.init if ctx.init.ndim == 2 else ctx.init[conds]
     n_init = init.shape[-2]
-    per = min(n_init, max(2, D["n_showcase"] // len(conds)))
+    per = min(n_init, max(2, D.n_showcase // len(conds)))
     pick = np.sort(ctx.rng.choice(n_init, size=per, replace=False))
     init = init[..., pick, :]
-    traj = _api("simulate")(model, init, ctx.X[conds], D["n_showcase_steps"])
+    traj = _api("simulate")(model, init, ctx.X[conds], D.n_showcase_steps)
     states = traj.states.reshape(-1, traj.states.shape[2], model.n_state)
     fps = getattr(out.get("fixed points"), "points", None)
     return StateSpace.fit(states, np.repeat(conds, per), fixed_points=fps,
-                          n_components=min(D["n_components"], model.n_state),
+                          n_components=min(D.n_components, model.n_state),
                           keep=~np.asarray(traj.diverged).reshape(-1))
 
 

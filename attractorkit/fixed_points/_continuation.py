@@ -17,14 +17,14 @@ from ..core._errors import ValidationError
 from ..core._prepare import as_conditions, check_model_arg
 from ..core._results import Result
 from ..core._validation import as_rng, check_int, check_positive
-from ._find import find_fixed_points, stability_at
-from ._solve import solve_points
-from ._stability import crossing_kind
+from ._find import find_fixed_points
+from ._newton import solve
+from ._stability import crossing_kind, stability_at
 
 __all__ = ["FixedPointBranches", "continue_fixed_points"]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class FixedPointBranches(Result):
     """Fixed points followed along an ordered input axis.
 
@@ -76,10 +76,14 @@ class FixedPointBranches(Result):
             f"FixedPointBranches: {self.n_branches} branch(es) over "
             f"{self.inputs.shape[0]} conditions, {self.event_kind.size} event(s)"
         ]
-        for k, b, kind, cr, det in zip(self.event_condition, self.event_branch,
-                                        self.event_kind, self.event_crossing,
-                                        self.event_detail):
+        shown = 6
+        for k, b, kind, cr, det in list(zip(self.event_condition, self.event_branch,
+                                             self.event_kind, self.event_crossing,
+                                             self.event_detail))[:shown]:
             lines.append(f"  condition {k}: branch {b} {kind} ({cr}) {det}")
+        if self.event_kind.size > shown:
+            lines.append(f"  ... and {self.event_kind.size - shown} more event(s) "
+                         "(event_condition, event_kind, ...)")
         return "\n".join(lines)
 
     def plot(self, ax=None, *, coord=0, axis=None):
@@ -139,6 +143,7 @@ def continue_fixed_points(model, inputs, *, initial_states=None, n_init=64, n_fr
                                                                       minimum=0)
     if max_jump is not None:
         max_jump = check_positive("max_jump", max_jump)
+    tol_unique = check_positive("tol_unique", tol_unique)
     rng = as_rng(rng)
     kw = dict(tol=tol, max_iter=max_iter, tol_unique=tol_unique, delta=delta, **find_kw)
     fp = find_fixed_points(model, X[0], initial_states=initial_states, n_init=n_init, rng=rng,
@@ -167,7 +172,8 @@ def _continue_step(model, x, pts, ids, tol, max_iter, tol_unique, max_jump):
     if len(pts) == 0:
         return pts, ids
     Xb = np.ascontiguousarray(np.broadcast_to(x, (len(pts), x.size)))
-    H, _, _, _, st = solve_points(model, pts, Xb, tol=tol, max_iter=max_iter)
+    sol = solve(model, pts, Xb, tol=tol, max_iter=max_iter)
+    H, st = sol.points, sol.code
     jump = np.where(np.all(np.isfinite(H), axis=1), np.max(np.abs(np.nan_to_num(H) - pts),
                                                            axis=1), np.inf)
     limit = 0.25 * max(1.0, float(np.max(np.abs(pts)))) if max_jump is None else max_jump

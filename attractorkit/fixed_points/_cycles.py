@@ -1,5 +1,7 @@
-"""Period-p cycles of maps: ``F^p(h) = h`` with the fixed-point machinery, Floquet multipliers,
-minimal periods, and exact solutions for sequences of ReLU activation regions (SCYFI)."""
+"""Period-p cycles of maps: the fixed points of the p-th iterate ``F^p``
+(:class:`attractorkit.systems.Iterate`) with the one Newton solver, Floquet multipliers (the
+iterate's Jacobian), minimal periods, and exact solutions for sequences of ReLU activation
+regions (SCYFI)."""
 
 from __future__ import annotations
 
@@ -7,29 +9,25 @@ import dataclasses
 import warnings
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .._kernels import newton as _nk
-from .._kernels.threads import blas_single_threaded, one_blas_thread
+from .._kernels.threads import blas_single_threaded
+from ..core._budget import check_memory
 from ..core._errors import ConvergenceWarning, ValidationError
 from ..core._prepare import as_conditions, check_model_arg
 from ..core._results import Result
-from ..core._validation import as_rng, check_int, check_positive
-from ._relu_exact import relu_drives, relu_spec
-from ._solve import (
-    STATUS_NAMES,
-    initial_states_for,
-    safe_step,
-    solve_points,
-)
+from ..core._validation import as_rng, check_auto_bool, check_bool, check_int, check_positive
+from ..systems import Iterate
+from ._newton import STATUS_NAMES, solve
+from ._relu_exact import relu_exact_cycles, relu_spec
+from ._search import deduplicate
+from ._seeds import sample_seeds
 from ._stability import LABELS, classify_spectra
 
 __all__ = ["Cycles", "find_cycles"]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Cycles(Result):
     """Periodic orbits of a map.
 
@@ -100,16 +98,6 @@ class Cycles(Result):
         return "\n".join(lines)
 
 
-def _orbits(model, H, X, p):
-    """(B, p + 1, n): H, F(H), ..., F^p(H)."""
-    out = np.empty((H.shape[0], p + 1, H.shape[1]))
-    out[:, 0] = H
-    with np.errstate(all="ignore"):
-        for k in range(p):
-            out[:, k + 1] = safe_step(model, out[:, k], X) if H.shape[0] else out[:, k]
-    return out
-
-
 def _minimal_period(orbit, p, tol):
     """Smallest divisor d of p with max|h_d - h_0| <= tol * max(1, max|h_0|)."""
     B = orbit.shape[0]
@@ -121,72 +109,14 @@ def _minimal_period(orbit, p, tol):
     return per
 
 
-def _exact_sequences(model, X, H, cond, p, n_refine=10):
-    """SCYFI: exact period-p points for the region sequences of the orbits of H."""
-    spec = relu_spec(model)
-    C, W = relu_drives(spec, X), spec.Wh[0]
-    ok = np.all(np.isfinite(H), axis=1)
-    H, cond = H[ok], cond[ok]
-    orb = _orbits(model, H, X[cond], p)[:, :p]
-    P = np.einsum("bpj,ij->bpi", orb, W) + C[cond][:, None, :] > 0
-    tried: set[bytes] = set()
-    out_h, out_c = [], []
-    for _ in range(n_refine + 1):
-        keys = [cond[i].tobytes() + np.packbits(P[i]).tobytes() for i in range(P.shape[0])]
-        new = [i for i, k in enumerate(keys) if k not in tried and not tried.add(k)]
-        if not new:
-            break
-        Pn, cn = np.ascontiguousarray(P[new], dtype=np.uint8), np.ascontiguousarray(cond[new])
-        Hs, solved = np.empty((len(new), W.shape[0])), np.zeros(len(new), bool)
-        with one_blas_thread():   # prange over sequences, LAPACK inside
-            _nk.relu_sequence_points(W, C, spec.alpha, Pn, cn, Hs, solved)
-        Hs[~solved] = 0.0
-        orb = _orbits(model, Hs, X[cn], p)[:, :p]
-        Z = np.einsum("bpj,ij->bpi", orb, W) + C[cn][:, None, :]
-        eps = 1e-10 * np.maximum(1.0, np.max(np.abs(Z), axis=(1, 2)))[:, None, None]
-        good = solved & np.all(np.where(Pn.astype(bool), Z >= -eps, Z <= eps), axis=(1, 2))
-        out_h.append(Hs[good])
-        out_c.append(cn[good])
-        nxt = solved & ~good
-        H, cond, P = Hs[nxt], cn[nxt], Z[nxt] > 0
-    if not out_h:
-        return np.zeros((0, W.shape[0])), np.zeros(0, np.int64)
-    return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)
-
-
-def _dedup_cycles(orbits, cond, exact, converged, q, tol):
-    """Cycles sharing any orbit point (within tol, max-norm) are one cycle."""
-    n, p, N = orbits.shape
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    flat = orbits.reshape(n * p, N)
-    fc = np.repeat(cond, p)
-    r = tol * max(1.0, float(np.max(np.abs(flat))))
-    rows, cols = [np.arange(n)], [np.arange(n)]
-    for k in np.unique(cond):
-        idx = np.flatnonzero(fc == k)
-        pairs = cKDTree(flat[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
-        rows.append(idx[pairs[:, 0]] // p)
-        cols.append(idx[pairs[:, 1]] // p)
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    _, lab = connected_components(coo_matrix((np.ones(rows.size), (rows, cols)),
-                                             shape=(n, n)), directed=False)
-    order = np.lexsort((q, ~converged, ~exact))
-    _, first = np.unique(lab[order], return_index=True)
-    reps = order[first]
-    counts = np.bincount(lab)[lab[reps]]
-    return reps, counts
-
-
-def _monodromy_spectra(model, orbits, X):
+def _monodromy_spectra(F, orbits, X):
+    """Floquet multipliers: eigenvalues of the iterate's Jacobian along each orbit."""
     B, p, N = orbits.shape
     ev = np.full((B, N), np.nan + 0j)
     ok = np.all(np.isfinite(orbits.reshape(B, p * N)), axis=1)
     if not ok.any():
         return ev
-    M = np.broadcast_to(np.eye(N), (int(ok.sum()), N, N)).copy()
-    for k in range(p):
-        M = np.asarray(model.jacobian(orbits[ok, k], X[ok]), float) @ M
+    M = F.jacobian(orbits[ok, 0], X[ok])
     finite = np.all(np.isfinite(M.reshape(M.shape[0], N * N)), axis=1)
     e = np.linalg.eigvals(np.where(finite[:, None, None], M, 0.0))
     ev[ok] = np.where(finite[:, None], e, np.nan + 0j)
@@ -244,19 +174,25 @@ def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, 
     tol = check_positive("tol", tol)
     max_iter = check_int("max_iter", max_iter, minimum=0)
     check_positive("tol_unique", tol_unique)
-    if exact not in ("auto", True, False):
-        raise ValidationError(f"exact: expected 'auto', True or False, received {exact!r}")
+    exact = check_auto_bool("exact", exact)
+    include_lower = check_bool("include_lower", include_lower)
+    delta = check_positive("delta", delta, strict=False)
+    check_memory((8, X.shape[0], n_init, model.n_state,
+                  model.n_state + check_int("n_steps", n_steps, minimum=1)),
+                 argument="n_init", what="the seeds' trajectories and Jacobians")
     if exact is True and relu_spec(model) is None:
         raise ValidationError("exact: True needs a single-layer ReLU vanilla cell")
     rng = as_rng(rng)
     K, N = X.shape[0], model.n_state
-    seeds = initial_states_for(model, X, initial_states, n_init, noise, rng,
-                               n_steps=check_int("n_steps", n_steps, minimum=1),
-                               init_scale=check_positive("init_scale", init_scale),
-                               max_norm=check_positive("max_norm", max_norm)).reshape(-1, N)
+    seeds = sample_seeds(model, X, initial_states, n_init, noise, rng,
+                         n_steps=check_int("n_steps", n_steps, minimum=1),
+                         init_scale=check_positive("init_scale", init_scale),
+                         max_norm=check_positive("max_norm", max_norm))[0].reshape(-1, N)
     cond = np.repeat(np.arange(K), n_init)
-    H, _, _, iters, status = solve_points(model, seeds, X[cond], period=p, tol=tol,
-                                          max_iter=max_iter, max_norm=max_norm)
+    F = Iterate(model, p)
+    sol = solve(F, seeds, np.ascontiguousarray(X[cond]), tol=tol, max_iter=max_iter,
+                max_norm=max_norm)
+    H, iters, status = sol.points, sol.iterations, sol.code
     bad = (status == _nk.DIVERGED) | ~np.all(np.isfinite(H), axis=1)
     capped = (status == _nk.MAX_ITER) & ~bad
     if bad.any() or capped.any():
@@ -266,8 +202,8 @@ def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, 
     H, cond, iters, status = H[~bad], cond[~bad], iters[~bad], status[~bad]
     ex = np.zeros(H.shape[0], bool)
     if relu_spec(model) is not None and exact in ("auto", True):
-        E, ce = _exact_sequences(model, X, np.concatenate([seeds, H]),
-                                 np.concatenate([np.repeat(np.arange(K), n_init), cond]), p)
+        E, ce = relu_exact_cycles(model, X, np.concatenate([seeds, H]),
+                                  np.concatenate([np.repeat(np.arange(K), n_init), cond]), p)
         H, cond = np.concatenate([H, E]), np.concatenate([cond, ce])
         iters = np.concatenate([iters, np.zeros(len(E), np.int64)])
         status = np.concatenate([status, np.full(len(E), _nk.CONVERGED)])
@@ -278,7 +214,8 @@ def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, 
 
 def _assemble(model, X, H, cond, iters, status, ex, p, tol, tol_unique, include_lower, delta,
               n_diverged):
-    orb = _orbits(model, H, X[cond], p)
+    F = Iterate(model, p)
+    orb = F.orbit(H, X[cond]) if len(H) else np.zeros((0, p + 1, H.shape[1]))
     G = orb[:, p] - orb[:, 0]
     q = 0.5 * np.sum(G * G, axis=1)
     resid = np.max(np.abs(G), axis=1, initial=0.0)
@@ -288,7 +225,7 @@ def _assemble(model, X, H, cond, iters, status, ex, p, tol, tol_unique, include_
     keep = converged & (include_lower | ~lower)
     orb, cond, q, resid, converged, ex, per, iters, status = (
         a[keep] for a in (orb[:, :p], cond, q, resid, converged, ex, per, iters, status))
-    reps, counts = _dedup_cycles(orb, cond, ex, converged, q, tol_unique)
+    reps, counts = deduplicate(orb, cond, ex, converged, q, tol_unique)
     orb, cond, q, resid, converged, ex, per, iters, status = (
         a[reps] for a in (orb, cond, q, resid, converged, ex, per, iters, status))
     start = np.argmin(orb[:, :, 0], axis=1)
@@ -296,7 +233,7 @@ def _assemble(model, X, H, cond, iters, status, ex, p, tol, tol_unique, include_
     o = np.lexsort((orb[:, 0, 0], cond))
     orb, cond, q, resid, converged, ex, per, iters, status, counts = (
         a[o] for a in (orb, cond, q, resid, converged, ex, per, iters, status, counts))
-    ev = _monodromy_spectra(model, orb, X[cond])
+    ev = _monodromy_spectra(F, orb, X[cond])
     order, stable, n_unst, _, label = classify_spectra(ev, "discrete", delta)
     status = np.where(converged, _nk.CONVERGED, status)
     return Cycles(

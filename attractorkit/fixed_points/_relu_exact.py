@@ -3,7 +3,9 @@
 Inside an activation region a ReLU cell is affine, so its fixed point there solves one linear
 system; a solution whose own activation pattern is the assumed one is an exact fixed point. The
 SCYFI iteration (Eisenmann et al., NeurIPS 2023) proposes the solution's region next when it is
-not.
+not. The one home of the exact search: every pattern (:func:`relu_enumerate`, ground truth for
+small networks), the regions met by states (:func:`relu_exact_points`) and, for period-p points,
+sequences of regions along orbits (:func:`relu_exact_cycles`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import numpy as np
 from .._kernels import newton as _nk
 from .._kernels.threads import one_blas_thread
 from ..core._prepare import kernel_spec
+from ..systems import Iterate
 
-__all__ = ["relu_spec", "relu_drives", "consistent", "relu_exact_points", "RegionCache"]
+__all__ = ["relu_spec", "relu_drives", "consistent", "relu_enumerate", "relu_exact_points",
+           "relu_exact_cycles", "RegionCache"]
 
 
 def relu_spec(model):
@@ -123,3 +127,55 @@ def relu_exact_points(model, X, H, cond, *, n_refine=10, cache=None):
     N = W.shape[0]
     pts = np.array(found_h).reshape(-1, N)
     return pts, np.array(found_c, np.int64).reshape(-1), reached
+
+
+def relu_enumerate(model, X):
+    """Every fixed point of a single-layer ReLU vanilla cell under each row of X, from all
+    ``2^n`` activation patterns. Returns (points, condition)."""
+    spec = relu_spec(model)
+    n, K = model.n_state, X.shape[0]
+    pats = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+    P = np.ascontiguousarray(np.tile(pats, (K, 1)))
+    cond = np.repeat(np.arange(K), 2**n)
+    C = relu_drives(spec, X)
+    H, solved = np.empty((P.shape[0], n)), np.zeros(P.shape[0], bool)
+    with one_blas_thread():
+        _nk.relu_region_fixed_points(spec.Wh[0], C, P, cond, H, solved)
+    good = solved & consistent(spec, C, H, cond, P.astype(bool))[0]
+    return H[good], cond[good]
+
+
+def relu_exact_cycles(model, X, H, cond, p, n_refine=10):
+    """Exact period-p points for the sequences of activation regions met along the orbits of
+    the states H (SCYFI); a solution whose orbit visits other regions proposes those next.
+    Returns (points, condition)."""
+    spec = relu_spec(model)
+    C, W = relu_drives(spec, X), spec.Wh[0]
+    F = Iterate(model, p)
+    ok = np.all(np.isfinite(H), axis=1)
+    H, cond = H[ok], cond[ok]
+    orb = F.orbit(H, X[cond])[:, :p]
+    P = np.einsum("bpj,ij->bpi", orb, W) + C[cond][:, None, :] > 0
+    tried: set[bytes] = set()
+    out_h, out_c = [], []
+    for _ in range(n_refine + 1):
+        keys = [cond[i].tobytes() + np.packbits(P[i]).tobytes() for i in range(P.shape[0])]
+        new = [i for i, k in enumerate(keys) if k not in tried and not tried.add(k)]
+        if not new:
+            break
+        Pn, cn = np.ascontiguousarray(P[new], dtype=np.uint8), np.ascontiguousarray(cond[new])
+        Hs, solved = np.empty((len(new), W.shape[0])), np.zeros(len(new), bool)
+        with one_blas_thread():   # prange over sequences, LAPACK inside
+            _nk.relu_sequence_points(W, C, spec.alpha, Pn, cn, Hs, solved)
+        Hs[~solved] = 0.0
+        orb = F.orbit(Hs, X[cn])[:, :p]
+        Z = np.einsum("bpj,ij->bpi", orb, W) + C[cn][:, None, :]
+        eps = 1e-10 * np.maximum(1.0, np.max(np.abs(Z), axis=(1, 2)))[:, None, None]
+        good = solved & np.all(np.where(Pn.astype(bool), Z >= -eps, Z <= eps), axis=(1, 2))
+        out_h.append(Hs[good])
+        out_c.append(cn[good])
+        nxt = solved & ~good
+        H, cond, P = Hs[nxt], cn[nxt], Z[nxt] > 0
+    if not out_h:
+        return np.zeros((0, W.shape[0])), np.zeros(0, np.int64)
+    return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)

@@ -10,43 +10,69 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .._kernels import newton as _nk
+from ._newton import solve
+from ._qmin import minimize_q
 from ._relu_exact import relu_exact_points
-from ._solve import minimize_q, solve_points
 
 __all__ = ["deduplicate", "explore_midpoints", "explore_newton", "solve_condition"]
 
 
 # -- de-duplication ------------------------------------------------------------------------------
-def deduplicate(points, condition, exact, converged, q, tol):
+def deduplicate(points, condition, exact, converged, q, tol, weights=None):
     """Single-linkage clusters at max-norm distance ``tol * max(1, max|points|)`` within each
-    condition (KD-tree pairs + connected components, O(n log n)).
+    condition (KD-tree pairs + connected components, O(n log n)): the one de-duplication of
+    fixed points and of cycles.
 
-    Returns the representative of each cluster (exact first, then converged, then lowest q),
-    ordered by condition then by the point's coordinates, and each cluster's size.
+    Parameters
+    ----------
+    points : ndarray of shape (n, n_state) or (n, p, n_state)
+        Points, or orbits of p points (two orbits sharing any point within the radius are one
+        cycle).
+    condition : ndarray of shape (n,), int
+    exact, converged : ndarray of shape (n,), bool
+    q : ndarray of shape (n,)
+    tol : float
+    weights : ndarray of shape (n,), optional
+        What each row counts for in ``counts`` (default 1).
+
+    Returns
+    -------
+    reps : ndarray of int
+        The representative of each cluster (exact first, then converged, then lowest q),
+        ordered by condition then by the (first) point's coordinates.
+    counts : ndarray of int
+        Each cluster's size (sum of its rows' ``weights``).
     """
+    points = np.asarray(points, float)
     n = points.shape[0]
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    r = tol * max(1.0, float(np.max(np.abs(points))))
+    p = points.shape[1] if points.ndim == 3 else 1
+    flat = points.reshape(n * p, points.shape[-1])
+    fcond = np.repeat(np.asarray(condition, np.int64), p)
+    owner = np.repeat(np.arange(n), p)
+    r = tol * max(1.0, float(np.max(np.abs(flat))))
     # identical rows (e.g. seeds that reached the same exact solution) are one cluster
     # already: link each to its first copy, and build the tree over distinct rows only
-    first = _first_copies(points, condition)
-    distinct = np.flatnonzero(first == np.arange(n))
-    rows, cols = [np.flatnonzero(first != np.arange(n))], [first[first != np.arange(n)]]
-    for k in np.unique(condition[distinct]):
-        idx = distinct[condition[distinct] == k]
-        pairs = cKDTree(points[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
-        rows.append(idx[pairs[:, 0]])
-        cols.append(idx[pairs[:, 1]])
+    first = _first_copies(flat, fcond)
+    same = first != np.arange(n * p)
+    distinct = np.flatnonzero(~same)
+    rows, cols = [owner[same], owner], [owner[first[same]], owner]
+    for k in np.unique(fcond[distinct]):
+        idx = distinct[fcond[distinct] == k]
+        pairs = cKDTree(flat[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
+        rows.append(owner[idx[pairs[:, 0]]])
+        cols.append(owner[idx[pairs[:, 1]]])
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
     _, lab = connected_components(graph, directed=False)
-    order = np.lexsort((q, ~converged, ~exact))
+    order = np.lexsort((q, ~np.asarray(converged, bool), ~np.asarray(exact, bool)))
     _, first = np.unique(lab[order], return_index=True)
     reps = order[first]
-    counts = np.bincount(lab)[lab[reps]]
-    keys = [points[reps, j] for j in range(points.shape[1] - 1, -1, -1)]
-    o = np.lexsort(keys + [condition[reps]])
+    counts = np.bincount(lab, weights=weights)[lab[reps]].astype(np.int64)
+    lead = points[reps] if p == 1 else points[reps, 0]
+    keys = [lead[:, j] for j in range(lead.shape[1] - 1, -1, -1)]
+    o = np.lexsort(keys + [np.asarray(condition)[reps]])
     return reps[o], counts[o]
 
 
@@ -111,10 +137,13 @@ def explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096, cache
 
 
 def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
-                    max_pairs=4096):
+                   max_pairs=4096, marginal_tol=1e-3):
     """Newton from the midpoints between pairs of converged points of the same condition
     (smooth cells: a saddle between two attractors lies near their midpoint, a higher saddle
-    near the midpoint of two saddles); new converged points feed the next round.
+    near the midpoint of two saddles); new converged points feed the next round. A midpoint
+    that is fixed already and has a Jacobian eigenvalue at the stability boundary (within
+    ``marginal_tol``) lies on a continuum with its two ends (a line attractor) and is not a
+    new point.
 
     Returns the new points, their conditions and iteration counts.
     """
@@ -127,6 +156,7 @@ def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
             z = np.zeros(len(Kp), np.int64)
             Kp = Kp[deduplicate(Kp, z, z.astype(bool), ~z.astype(bool), z.astype(float),
                                 1e-6)[0]]
+            Kp = Kp[~_on_continuum(model, Kp, X[k], marginal_tol)]   # sets: no midpoints
         known.append(Kp)
     out_h, out_c, out_i = [], [], []
     for _ in range(rounds):
@@ -140,9 +170,9 @@ def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
                 i, j = i[pick], j[pick]
             M = np.ascontiguousarray(0.5 * (Kp[i] + Kp[j]))
             Xb = np.ascontiguousarray(np.broadcast_to(X[k], (len(M), X.shape[1])))
-            E, _, _, it, st = solve_points(model, M, Xb, tol=tol, max_norm=max_norm)
-            good = (st == _nk.CONVERGED) & np.all(np.isfinite(E), axis=1)
-            E, it = E[good], it[good]
+            sol = solve(model, M, Xb, tol=tol, max_norm=max_norm)
+            good = sol.converged & np.all(np.isfinite(sol.points), axis=1)
+            E, it = sol.points[good], sol.iterations[good]
             if len(E) == 0:
                 continue
             z = np.zeros(len(E), np.int64)
@@ -150,8 +180,13 @@ def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
             E, it = E[reps], it[reps]
             if len(Kp):
                 r = 1e-6 * max(1.0, float(np.abs(Kp).max()))
-                d = np.max(np.abs(E[:, None] - Kp[None]), axis=2).min(1)
+                d = cKDTree(Kp).query(E, p=np.inf)[0]
                 E, it = E[d > r], it[d > r]
+            on = _on_continuum(model, E[it == 0], X[k], marginal_tol)
+            if on.any():
+                keep = np.ones(len(E), bool)
+                keep[np.flatnonzero(it == 0)[on]] = False
+                E, it = E[keep], it[keep]
             if len(E):
                 new_any = True
                 known[k] = np.concatenate([Kp, E])
@@ -166,18 +201,28 @@ def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
             np.concatenate(out_i).astype(np.int64))
 
 
+def _on_continuum(model, E, x, tol):
+    """(m,) bool: points whose Jacobian has an eigenvalue within ``tol`` of the stability
+    boundary (maps ``| |lambda| - 1 |``, flows ``|Re lambda| dt``)."""
+    if len(E) == 0:
+        return np.zeros(0, bool)
+    J = np.asarray(model.jacobian(E, np.broadcast_to(x, (len(E), x.size))), float)
+    with np.errstate(all="ignore"):
+        ev = np.linalg.eigvals(np.where(np.isfinite(J), J, 0.0))
+    g = np.abs(ev) - 1.0 if model.time == "discrete" else ev.real * float(model.dt)
+    return np.any(np.abs(g) <= tol, axis=1)
+
+
 def solve_condition(model, X, k, seeds, method, tol, tol_q, max_iter, lr, polish, max_norm):
     Xb = np.ascontiguousarray(np.broadcast_to(X[k], (seeds.shape[0], X.shape[1])))
     if method == "newton":
-        H, _, _, iters, status = solve_points(model, seeds, Xb, tol=tol, max_iter=max_iter,
-                                              max_norm=max_norm)
-        return H, iters, status
+        sol = solve(model, seeds, Xb, tol=tol, max_iter=max_iter, max_norm=max_norm)
+        return sol.points, sol.iterations, sol.code
     H, _, iters, status = minimize_q(model, seeds, Xb, tol_q=tol_q, max_iter=max_iter,
                                      lr=lr, max_norm=max_norm)
     if polish:
         ok = status != _nk.DIVERGED
-        H2, _, _, it2, st2 = solve_points(model, H[ok], Xb[ok], tol=tol, max_iter=100,
-                                          max_norm=max_norm)
-        H[ok], status[ok] = H2, st2
-        iters[ok] += it2
+        sol = solve(model, H[ok], Xb[ok], tol=tol, max_iter=100, max_norm=max_norm)
+        H[ok], status[ok] = sol.points, sol.code
+        iters[ok] += sol.iterations
     return H, iters, status

@@ -17,11 +17,12 @@ import scipy.linalg
 
 from .._kernels.threads import blas_single_threaded, one_blas_thread
 from ..core._errors import ValidationError
-from ..core._model import is_model
+from ..core._prepare import check_model_arg
 from ..core._results import Result
 from ..core._validation import as_float_array, check_int, check_positive
 
-__all__ = ["Stability", "linear_stability", "classify_spectra", "LABELS"]
+__all__ = ["Stability", "linear_stability", "classify_spectra", "crossing_kind", "stability_at",
+           "LABELS"]
 
 LABELS = (
     "stable node",
@@ -34,7 +35,7 @@ LABELS = (
 _IMAG_TOL = 1e-10
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Stability(Result):
     """Linearisation at a batch of points.
 
@@ -272,6 +273,30 @@ def _left_modes(vr, lead):
     return left
 
 
+def stability_at(model, P, cond, X, *, delta=1e-8, n_modes=3) -> Stability:
+    """Stability of ``model`` at points ``P`` under inputs ``X[cond]``, in memory-bounded
+    chunks."""
+    n, N = P.shape
+    chunk = max(1, (32 * 2**20) // (8 * N * N))
+    parts = []
+    for s in range(0, max(n, 1), chunk):
+        h, x = P[s:s + chunk], X[cond[s:s + chunk]]
+        if h.shape[0]:
+            J = np.asarray(model.jacobian(h, x), float)
+            Jx = np.asarray(model.input_jacobian(h, x), float)
+        else:
+            J, Jx = np.zeros((0, N, N)), np.zeros((0, N, X.shape[1]))
+        parts.append(stability_from_jacobians(J, Jx, model.time, delta=delta, n_modes=n_modes))
+    if len(parts) == 1:
+        return parts[0]
+    kw = {f.name: getattr(parts[0], f.name) for f in dataclasses.fields(Stability)}
+    for f in dataclasses.fields(Stability):
+        if isinstance(kw[f.name], np.ndarray):
+            kw[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
+    return Stability(**kw)
+
+
+
 @blas_single_threaded
 def linear_stability(model, points, inputs, *, delta: float = 1e-8,
                      n_modes: int = 3) -> Stability:
@@ -306,11 +331,7 @@ def linear_stability(model, points, inputs, *, delta: float = 1e-8,
     >>> str(s.label[0]), int(s.unstable_dim[0])
     ('saddle', 1)
     """
-    if not is_model(model):
-        raise ValidationError(
-            f"model: expected an object implementing attractorkit.Model, received "
-            f"{type(model).__name__}"
-        )
+    check_model_arg(model)
     P = as_float_array("points", points, ndim=(1, 2))
     if P.ndim == 1:
         P = P[None]

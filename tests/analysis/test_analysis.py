@@ -1,13 +1,13 @@
 """analyze(): the one-call facade, its Analysis result, persistence, plots and validation."""
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 
 import attractorkit as ak
-from attractorkit import adapters
-from attractorkit.core._errors import ModelTypeError, ResultFileError, ValidationError
+from attractorkit import ModelTypeError, ResultFileError, ValidationError, adapters
 
 SMALL = dict(n_init=3, n_steps=200, n_transient=100, n_fixed_point_init=8)
 
@@ -274,3 +274,57 @@ def test_model_without_inputs_runs_every_stage():
     assert np.all(r.attractors.label == "fixed_point")
     np.testing.assert_allclose(r.lyapunov.exponents, np.log(0.5), atol=1e-3)
     assert r.fixed_points.stable.sum() == 1
+
+
+# -- options -----------------------------------------------------------------------------------
+def test_options_dataclass_and_keyword_shortcuts_agree():
+    model = contracting_rnn(n=3, n_input=1)
+    opts = ak.AnalysisOptions(n_steps=120, n_transient=40, cycles=False, lyapunov=False,
+                              state_space=False, n_init=3)
+    a = ak.analyze(model, [0.2], options=opts, rng=3)
+    b = ak.analyze(model, [0.2], rng=3, n_steps=120, n_transient=40, cycles=False,
+                   lyapunov=False, state_space=False, n_init=3)
+    assert a.settings["sizes"] == b.settings["sizes"]
+    np.testing.assert_array_equal(a.attractors.label, b.attractors.label)
+    # a shortcut overrides the options it is given with
+    c = ak.analyze(model, [0.2], options=opts, n_init=2, rng=3)
+    assert c.attractors.label.shape == (1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.n_steps = 5
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_stpes": 10}, r"n_stpes: not an option of analyze\(\).*n_steps"),
+    ({"n_steps": 0}, "n_steps"),
+    ({"census": "yes"}, "census: expected True or False"),
+    ({"cycles": [1]}, "cycles"),
+    ({"census_options": [("n_steps", 3)]}, "census_options: expected a dict"),
+    ({"options": {"n_steps": 10}}, "options: expected an attractorkit.AnalysisOptions"),
+])
+def test_bad_options_are_named(kwargs, match):
+    model = contracting_rnn(n=3, n_input=1)
+    with pytest.raises(ValidationError, match=match):
+        ak.analyze(model, [0.0], **kwargs)
+
+
+def test_fixed_point_states_seed_the_search_and_start_no_census_run():
+    """Issue 20: 500 states meant as fixed-point seeds must not become 500 census runs."""
+    model = contracting_rnn(n=3, n_input=1)
+    pool = np.random.default_rng(1).standard_normal((500, 3))
+    r = ak.analyze(model, [0.0], fixed_point_states=pool, n_init=4, cycles=False,
+                   lyapunov=False, state_space=False, n_steps=100, n_transient=50, rng=0)
+    assert r.attractors.label.shape == (1, 4)
+    assert r.settings["fixed_point_states"] == "given"
+    assert r.settings["initial_states"] == "sampled"
+    np.testing.assert_allclose(r.fixed_points.points, 0.0, atol=1e-9)
+    with pytest.raises(ValidationError, match=r"fixed_point_states: expected shape \(n, "):
+        ak.analyze(model, [0.0], fixed_point_states=np.zeros((4, 2)))
+
+
+def test_defaults_are_one_public_place():
+    from attractorkit.analysis import DEFAULTS
+
+    opts = ak.AnalysisOptions()
+    assert all(getattr(opts, k) == v for k, v in DEFAULTS.items())
+    with pytest.raises(TypeError):
+        DEFAULTS["n_steps"] = 3  # read-only view of AnalysisOptions()

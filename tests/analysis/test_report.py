@@ -10,7 +10,6 @@ import pytest
 
 import attractorkit as ak
 from attractorkit import adapters
-from attractorkit.analysis._report import summary_rows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -63,7 +62,7 @@ def test_report_text_is_readable_and_escaped(analysis, report_path):
     for heading in ("Summary", "Figures", "Per condition", "Fixed points", "Census",
                     "Lyapunov spectra", "Selectivity", "Settings"):
         assert f"<h2>{heading}</h2>" in text
-    rows = summary_rows(analysis)
+    rows = analysis.summary_rows()
     assert len(rows) >= 8
     for key, _ in rows:
         assert f"<td>{key}</td>" in text

@@ -21,8 +21,7 @@ from fp_systems import (
 
 import attractorkit as ak
 from attractorkit.adapters import VanillaRNN
-from attractorkit.fixed_points._find import enumerate_relu_fixed_points
-from attractorkit.fixed_points._solve import solve_points
+from attractorkit.fixed_points import enumerate_relu_fixed_points, newton_solve
 
 
 # -- V-FP1: linear maps and flows ------------------------------------------------------------
@@ -60,15 +59,26 @@ def test_tanh_zero_weights_several_conditions(rng, kernel):
 
 # -- line attractors: a continuum, eigenvalue 1 (map) / 0 (flow), marginal ---------------------
 def test_relu_ray_attractor_is_marginal_continuum():
-    m = VanillaRNN(np.full((2, 2), 0.5), activation="relu", alpha=0.2)   # V-FP5
+    """V-FP5: h = relu(0.5 (h1 + h2)) leaves every point of the ray h1 = h2 >= 0 fixed: one
+    set of dimension 1 (eigenvalues 1 and 0.8 along it), a few representative rows spread
+    over the part of the ray the seeds reach, not one row per seed."""
+    m = VanillaRNN(np.full((2, 2), 0.5), activation="relu", alpha=0.2)
     H0 = np.random.default_rng(0).uniform(0, 2, (40, 2))
     fp = ak.find_fixed_points(m, initial_states=H0, n_init=40, rng=0, delta=1e-6)
-    on_ray = fp.points[fp.points.max(1) > 1e-3]
-    assert len(on_ray) >= 10                      # distinct points survive de-duplication
+    assert len(fp.manifolds) == 1
+    line = fp.manifolds[0]
+    assert line.dimension == 1 and line.kind == "line attractor" and line.n_points >= 10
+    on_ray = fp.points[fp.manifold == 0]
+    assert 2 <= len(on_ray) <= 8
     np.testing.assert_allclose(on_ray[:, 0], on_ray[:, 1], atol=1e-10)
-    assert np.all(fp.label[fp.points.max(1) > 1e-3] == "marginal")
-    ev = np.abs(fp.eigenvalues[fp.points.max(1) > 1e-3])
+    assert np.all(on_ray > 0) and np.all(fp.label[fp.manifold == 0] == "marginal")
+    ev = np.abs(fp.eigenvalues[fp.manifold == 0])
     np.testing.assert_allclose(ev, np.broadcast_to([1.0, 0.8], ev.shape), atol=1e-10)
+    # the ray is reached from (h1 + h2) / 2 of each start: the set spans those values
+    ends = H0.mean(1)
+    assert np.ptp(on_ray[:, 0]) > 0.5 * np.ptp(ends)
+    np.testing.assert_allclose(np.abs(line.axes[:, 0]), [2 ** -0.5] * 2, atol=1e-9)
+    assert "1 line attractor (dimension 1)" in fp.summary()
 
 
 def test_linear_flow_line_attractor():
@@ -76,9 +86,10 @@ def test_linear_flow_line_attractor():
     m = Linear(np.outer(u, u) - np.eye(2), [0, 0], time="continuous")
     fp = ak.find_fixed_points(m, initial_states=np.random.default_rng(1).normal(size=(30, 2)),
                               n_init=30, rng=0)
-    assert len(fp) >= 10
+    assert 2 <= len(fp) <= 8 and len(fp.manifolds) == 1 and np.all(fp.manifold == 0)
     np.testing.assert_allclose(fp.points @ np.array([0.8, -0.6]), 0.0, atol=1e-10)
     assert np.all(fp.label == "marginal")
+    np.testing.assert_allclose(np.abs(fp.manifolds[0].axes[:, 0]), [0.6, 0.8], atol=1e-9)
 
 
 # -- V-FP2: Hopfield network with one stored pattern -----------------------------------------
@@ -267,12 +278,13 @@ def test_numpy_path_matches_kernel(rng):
     m = VanillaRNN(W, U=rng.normal(size=(8, 1)), b=rng.normal(0, 0.3, 8), activation="tanh",
                    alpha=0.5)
     H0, X = rng.normal(size=(40, 8)), np.full((40, 1), 0.3)
-    a = solve_points(m, H0, X, max_iter=50)
-    b = solve_points(NoKernel(m), H0, X, max_iter=50)
-    np.testing.assert_array_equal(a[4], b[4])
-    ok = a[4] == 0
-    np.testing.assert_allclose(a[0][ok], b[0][ok], atol=1e-9)
-    np.testing.assert_array_equal(a[3][ok], b[3][ok])
+    a = newton_solve(m, H0, X, max_iter=50)
+    b = newton_solve(NoKernel(m), H0, X, max_iter=50)
+    np.testing.assert_array_equal(a.status, b.status)
+    ok = a.converged
+    assert ok.sum() >= 10
+    np.testing.assert_allclose(a.points[ok], b.points[ok], atol=1e-9)
+    np.testing.assert_array_equal(a.iterations[ok], b.iterations[ok])
 
 
 def test_slow_point_is_kept_and_flagged():
@@ -317,8 +329,13 @@ def test_diverging_model_is_flagged_not_hung():
 
     with pytest.warns(ak.ConvergenceWarning, match="diverged"):
         fp = ak.find_fixed_points(Runaway(), initial_states=[[0.5], [1.0]], n_init=2,
-                                  max_norm=50.0, max_iter=1000, rng=0)
+                                  max_norm=50.0, max_iter=1000, rng=0, region=None)
     assert fp.n_diverged == 2 and len(fp) == 0
+    # with the default search region the runaway solves stop at three times its size and
+    # are counted outside it instead
+    fp = ak.find_fixed_points(Runaway(), initial_states=[[0.5], [1.0]], n_init=2,
+                              max_norm=50.0, max_iter=1000, rng=0)
+    assert fp.n_outside == 2 and fp.n_diverged == 0 and len(fp) == 0
     m2 = Linear(2 * np.eye(2), [0.0, 0.0])               # trajectories explode; 0 is fixed
     fp2 = ak.find_fixed_points(m2, n_init=8, rng=0)
     assert len(fp2) == 1 and np.abs(fp2.points).max() < 1e-12 and fp2.label[0] == "unstable node"
@@ -470,7 +487,7 @@ def test_deduplicate_links_chains_across_grid_cells():
     """Single linkage: a chain of points 0.6 tol apart is one cluster however long it is (a
     grid-cell shortcut that linked only cell representatives once broke it); far groups stay
     apart; conditions never merge."""
-    from attractorkit.fixed_points._find import deduplicate
+    from attractorkit.fixed_points import deduplicate
 
     tol = 1e-3
     chain = np.zeros((50, 30))
@@ -487,7 +504,7 @@ def test_deduplicate_identical_rows_counted_once_per_condition():
     """Seeds that reach the same exact solution are bitwise copies: they merge (with their
     count) before the KD-tree, -0.0 equals 0.0, and copies under different conditions stay
     apart."""
-    from attractorkit.fixed_points._find import deduplicate
+    from attractorkit.fixed_points import deduplicate
 
     a, b = np.array([1.0, 0.0, 2.0]), np.array([1.0, -0.0, 2.0])
     pts = np.array([a, b, a, a + 1.0, a])

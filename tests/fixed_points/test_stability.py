@@ -6,7 +6,7 @@ from fp_systems import Bistable, Hopf, Linear
 
 import attractorkit as ak
 from attractorkit.adapters import VanillaRNN
-from attractorkit.fixed_points._stability import classify_spectra, crossing_kind
+from attractorkit.fixed_points import classify_spectra, crossing_kind
 
 
 def _rot(r, th):
@@ -111,7 +111,7 @@ def test_bad_arguments():
         ak.linear_stability(m, np.zeros(3), np.zeros(0))
     with pytest.raises(ak.ValidationError, match="inputs"):
         ak.linear_stability(m, np.zeros(2), np.zeros(1))
-    with pytest.raises(ak.ValidationError, match="model"):
+    with pytest.raises(ak.ModelTypeError, match="model"):   # as in every analysis
         ak.linear_stability(object(), np.zeros(2), np.zeros(0))
     with pytest.raises(ak.ValidationError, match="points"):
         ak.linear_stability(m, [[np.nan, 0.0]], np.zeros(0))
@@ -122,6 +122,14 @@ def test_save_load_roundtrip(tmp_path):
     s2 = ak.Stability.load(s.save(tmp_path / "s"))
     assert ak.results_equal(s, s2)
     assert "2 stable" in s.summary()
+
+
+def _eig_public(J):
+    """Every eigenpair of J through the public call (n_modes = n: all eigenvectors); for
+    n >= 48 linear_stability deflates the decoupled rows."""
+    n = J.shape[0]
+    s = ak.linear_stability(Linear(J, np.zeros(n)), np.zeros(n), np.zeros(0), n_modes=n)
+    return s.eigenvalues[0], s.modes[0]
 
 
 def _check_eig(J, ev, V):
@@ -140,21 +148,17 @@ def test_deflated_eig_of_relu_jacobians(rng, alpha):
     """Rows of inactive ReLU units have no off-diagonal entry (0 for alpha = 1, 1 - alpha for
     a leaky map): the shortcut solves only the active block, and its eigenpairs match LAPACK's
     on the whole matrix."""
-    from attractorkit.fixed_points._stability import _eig_deflated
-
     n = 60
     W = rng.normal(0, 1 / np.sqrt(n), (n, n))
     active = rng.random(n) < 0.6
     J = (1 - alpha) * np.eye(n) + alpha * (active[:, None] * W)
-    ev, V = _eig_deflated(J)
+    ev, V = _eig_public(J)
     _check_eig(J, ev, V)
 
 
 def test_deflated_eig_edge_cases(rng):
-    from attractorkit.fixed_points._stability import _eig_deflated
-
     D = np.diag(rng.normal(size=50))       # all rows decoupled
-    _check_eig(D, *_eig_deflated(D))
+    _check_eig(D, *_eig_public(D))
     # a decoupled eigenvalue (0.5) shared with the coupled block, whose diagonal holds 0.5 at
     # index 12: the block solve would be singular (the matrix is defective), so the shortcut
     # must hand over to LAPACK and still return the right spectrum
@@ -163,13 +167,13 @@ def test_deflated_eig_edge_cases(rng):
     J[:25, :25] = np.diag(0.5 + np.linspace(-0.2, 0.2, 25))
     J[:25, 25:] = rng.normal(size=(25, 25))
     J[25:, 25:] = np.diag(np.full(25, 0.5))
-    ev, V = _eig_deflated(J)
+    ev, V = _eig_public(J)
     assert np.all(np.isfinite(V))
     assert np.allclose(np.sort(ev.real), np.sort(np.linalg.eigvals(J).real), atol=1e-6)
     # few decoupled rows: plain LAPACK
     M = rng.normal(size=(50, 50))
     M[0, 1:] = 0.0
-    _check_eig(M, *_eig_deflated(M))
+    _check_eig(M, *_eig_public(M))
 
 
 def test_linear_stability_uses_deflation_consistently(rng):
