@@ -33,7 +33,8 @@ _LAZY = {
     "FiniteDifferenceWarning": "core._errors",
     # -- fixed points, cycles, stability -----------------------------------------------------
     "find_fixed_points": "fixed_points._find",
-    "FixedPoints": "fixed_points._find",
+    "FixedPoints": "fixed_points._points",
+    "FixedPointOptions": "fixed_points._options",
     "find_cycles": "fixed_points._cycles",
     "Cycles": "fixed_points._cycles",
     "linear_stability": "fixed_points._stability",
@@ -49,6 +50,7 @@ _LAZY = {
     "PoincareSection": "dynamics._poincare",
     "classify_attractors": "attractors._classify",
     "Attractors": "attractors._classify",
+    "ClassifierThresholds": "attractors._thresholds",
     "attractor_census": "attractors._census",
     "Census": "attractors._census",
     # -- information and population structure ------------------------------------------------
@@ -78,6 +80,7 @@ _LAZY = {
     "CrossTemporalDecoding": "information._decoding",
     # -- one call ----------------------------------------------------------------------------
     "analyze": "analysis._analyze",
+    "AnalysisOptions": "analysis._defaults",
     "Analysis": "analysis._analyze",
     "StateSpace": "analysis._analyze",
 }

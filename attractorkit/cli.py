@@ -1,7 +1,9 @@
 """The ``attractorkit`` command: analyze a model file, render a report, train and reproduce.
 
-Exit codes: 0 success; 1 the work itself failed; 2 the command line or a file it names is wrong
-(missing file, unknown format, spec that does not match the weights, malformed inputs).
+Exit codes: 0 success; 1 the work itself failed (including writing its results); 2 the command
+line or a file it names is wrong (missing file, unknown format, spec that does not match the
+weights, malformed inputs, an output directory that cannot be created or written, a value out of
+range, a size above the memory budget). Every input is checked before any work starts.
 Errors are one line on stderr, ``attractorkit: error: ...``; ``--debug`` shows tracebacks.
 """
 
@@ -175,6 +177,8 @@ def _default(flag):
 # -- inputs ------------------------------------------------------------------------------------
 def parse_inputs(text: str, n_input: int):
     """``--inputs`` -> (inputs array, grid_shape or None, axis names or None)."""
+    from .core._budget import check_memory
+
     path = Path(text)
     if path.suffix.lower() in (".npy", ".csv", ".txt") or path.is_file():
         return _inputs_file(path), None, None
@@ -197,8 +201,12 @@ def parse_inputs(text: str, n_input: int):
         except ValueError:
             raise CliError(f"--inputs: entry {j} {entry!r} is neither a number nor a range "
                            "START:STOP:NUM") from None
-        values.append(np.linspace(start, stop, num))
+        if not (np.isfinite(start) and np.isfinite(stop)):
+            raise CliError(f"--inputs: entry {j} {entry!r} has a bound that is not finite")
         axes.append(num)
+        check_memory((8, n_input, *axes), argument="--inputs (the grid's ranges)",
+                     what="the input grid")
+        values.append(np.linspace(start, stop, num))
         names.append(f"input {j}")
     mesh = np.meshgrid(*values, indexing="ij")
     grid = np.stack([m.reshape(-1) for m in mesh], axis=1)
@@ -210,9 +218,11 @@ def parse_inputs(text: str, n_input: int):
 def _inputs_file(path: Path):
     if not path.is_file():
         raise CliError(f"--inputs: no such file {str(path)!r}")
+    if path.suffix.lower() == ".npy":
+        from .core._archive import load_npy
+
+        return _input_stage(load_npy, path, argument="--inputs")
     try:
-        if path.suffix.lower() == ".npy":
-            return np.load(path, allow_pickle=False)
         return np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None,
                           ndmin=1)
     except Exception as exc:  # noqa: BLE001
@@ -229,10 +239,13 @@ def _csv(text, kind, flag):
 
 # -- commands ----------------------------------------------------------------------------------
 def run_analyze(args) -> int:
+    """``analyze``: every input (model, inputs, recordings, output directory) is checked before
+    the analysis starts (exit 2); a failure of the analysis or of writing its files is exit 1."""
     from .adapters._files import load_model
     from .analysis._analyze import analyze
     from .core._errors import AttractorKitError, ValidationError
 
+    out = _output_dir(args.out, "--out", names=(RESULT_NAME, SUMMARY_NAME, REPORT_NAME))
     model = _input_stage(load_model, args.model, spec=args.spec)
     inputs, grid_shape, names = _input_stage(parse_inputs, args.inputs, model.n_input)
     if args.grid_shape:
@@ -244,34 +257,61 @@ def run_analyze(args) -> int:
     if args.cycles:
         cycles = False if args.cycles.strip().lower() == "none" else _csv(args.cycles, int,
                                                                           "--cycles")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CliError(f"--out: {out} exists and is not a directory")
+    sizes = dict(n_init=args.n_init, n_steps=args.n_steps, n_transient=args.n_transient,
+                 n_fixed_point_init=args.n_fixed_point_init, n_exponents=args.n_exponents)
     kw = dict(
         initial_states=None, activity=activity, variables=variables,
         fixed_points=not args.no_fixed_points, census=not args.no_census,
         lyapunov=not args.no_lyapunov, state_space=not args.no_state_space, cycles=cycles,
-        n_init=args.n_init, n_steps=args.n_steps, n_transient=args.n_transient,
-        n_fixed_point_init=args.n_fixed_point_init, n_exponents=args.n_exponents,
-        grid_shape=grid_shape, axis_names=names, rng=args.seed, progress=not args.no_progress)
+        grid_shape=grid_shape, axis_names=names, rng=args.seed, progress=not args.no_progress,
+        **{k: v for k, v in sizes.items() if v is not None})  # unset: analyze's defaults
     try:
         result = analyze(model, inputs, **kw)
     except ValidationError as exc:
         raise CliError(_one_line(exc), code=2) from None
     except AttractorKitError as exc:
         raise CliError(f"the analysis failed: {_one_line(exc)}", code=1) from None
-    out.mkdir(parents=True, exist_ok=True)
-    written = [result.save(out / RESULT_NAME)]
     summary = result.summary()
-    (out / SUMMARY_NAME).write_text(summary + "\n", encoding="utf-8")
-    written.append(out / SUMMARY_NAME)
-    if not args.no_report:
-        written.append(result.report(out / REPORT_NAME, title=args.title))
+    written = _write_outputs(result, out, summary, report=not args.no_report, title=args.title)
     if not args.quiet:
         print(summary)
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _write_outputs(result, out: Path, summary: str, *, report: bool, title) -> list[Path]:
+    """Write the result, the summary and the report through the safe writer; a failure here
+    comes after the work, so it is exit 1."""
+    from .core._files import write_text
+
+    try:
+        written = [result.save(out / RESULT_NAME),
+                   write_text(out, SUMMARY_NAME, summary + "\n")]
+        if report:
+            written.append(result.report(out / REPORT_NAME, title=title))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"writing the results to {out} failed: {_one_line(exc)}",
+                       code=1) from None
+    return written
+
+
+def _output_dir(path, flag: str, *, names=()) -> Path:
+    """Resolve, create and probe an output directory before any work (exit 2 when it cannot
+    be used); ``names`` are the files to be written there, refused when they are directories."""
+    from .core._errors import ValidationError
+    from .core._files import check_name, output_dir
+
+    try:
+        out = output_dir(path, argument=flag)
+        for name in names:
+            target = out / check_name(name)
+            if target.is_dir() and not target.is_symlink():
+                raise ValidationError(f"{flag}: {str(target)!r} is a directory; the file "
+                                      f"{name} cannot be written there")
+    except ValidationError as exc:
+        raise CliError(_one_line(exc), code=2) from None
+    return out
 
 
 def _input_stage(func, *args, **kw):
@@ -295,12 +335,10 @@ def _recordings(args):
     for flag, value in (("--activity", args.activity), ("--variables", args.variables)):
         if not Path(value).is_file():
             raise CliError(f"{flag}: no such file {value!r}")
-    try:
-        activity = np.load(args.activity, allow_pickle=False)
-        with np.load(args.variables, allow_pickle=False) as data:
-            variables = {k: data[k] for k in data.files}
-    except Exception as exc:  # noqa: BLE001
-        raise CliError(f"--activity/--variables: cannot read ({_one_line(exc)})") from None
+    from .core._archive import load_npy, load_npz
+
+    activity = _input_stage(load_npy, args.activity, argument="--activity")
+    variables = _input_stage(load_npz, args.variables, argument="--variables")
     return activity, variables
 
 
@@ -314,12 +352,19 @@ def run_report(args) -> int:
     path = src / RESULT_NAME if src.is_dir() else src
     if not path.is_file():
         raise CliError(f"{src}: holds no {RESULT_NAME}; write one with 'attractorkit analyze'")
+    target = Path(args.out) if args.out else path.parent / REPORT_NAME
+    if target.suffix.lower() not in (".html", ".htm"):
+        target = target.with_name(target.name + ".html")
+    out = _output_dir(target.parent, "--out", names=(target.name,))
     try:
         result = Analysis.load(path)
     except AttractorKitError as exc:
         raise CliError(_one_line(exc), code=2) from None
-    out = Path(args.out) if args.out else path.parent / REPORT_NAME
-    print(f"wrote {result.report(out, title=args.title)}")
+    try:
+        written = result.report(out / target.name, title=args.title)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"writing the report failed: {_one_line(exc)}", code=1) from None
+    print(f"wrote {written}")
     return 0
 
 
@@ -340,6 +385,10 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.command in _EXTERNAL and getattr(args, "out", None) is not None \
+                and not getattr(args, "dump_config", False):
+            out = _output_dir(args.out, "--out")  # before any training starts
+            args.out = out if isinstance(args.out, Path) else str(out)
         code = args.func(args)
     except CliError as exc:
         if args.debug:
@@ -349,6 +398,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("attractorkit: interrupted", file=sys.stderr)
         return 130
+    except _bad_input_errors() as exc:  # a subcommand's argument check: bad input, exit 2
+        if args.debug:
+            raise
+        print(f"attractorkit: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - one line for a shell user; --debug for the rest
         if args.debug:
             raise
@@ -356,6 +410,13 @@ def main(argv=None) -> int:
               "for the traceback)", file=sys.stderr)
         return 1
     return int(code or 0)
+
+
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the command line or a file it names is wrong" (exit 2)."""
+    from .core._errors import ModelTypeError, ResultFileError, ValidationError
+
+    return (ValidationError, ModelTypeError, ResultFileError)
 
 
 def _one_line(exc) -> str:

@@ -38,7 +38,21 @@ schedule, 5000 iterations at most, points with q < 1e-12 kept, de-duplicated at 
 the model's own step and Jacobian. Reported: recall of the stable points by each, time of each,
 their ratio.
 
-Run: ``python benchmarks/bench_fixed_points.py [--iters 5000] [--repeats 3]``.
+Third part (issue 15 item 5): the same kind of saturating 12-unit GRU as an Equinox
+``GRUCell`` (float64 weights; a plain JAX function of the same cell without Equinox), 256
+starts sampled from 64 trajectories of 100 steps. Baseline: a per-start Newton loop on
+``jax.jit``-compiled ``G`` and ``J_G`` at one point (the loop a user writes first; same stopping
+rule), compiled before timing, best of ``--repeats`` like attractorkit's times. attractorkit's JAX
+path: ``JaxModel(lambda h, x: cell(x, h))``
+(``jit(vmap)`` steps and Jacobians, the Newton / LM solver compiled in JAX, all starts at once):
+``newton_solve`` alone and the whole ``find_fixed_points`` (with ``state_bounds=(-1, 1)``, the
+range of a GRU's fixed points, which the lowered cell declares by itself), warm (best of
+``--repeats``) and cold (first call of a new model, XLA compilation included); and the cell
+lowered to the numba GRU kernel by ``adapters.wrap``. Truth: scipy's root finder from 400
+starts in the box.
+
+Run: ``python benchmarks/bench_fixed_points.py [--iters 5000] [--repeats 3]
+[--only relu|planted|jax]``.
 """
 
 from __future__ import annotations
@@ -157,7 +171,13 @@ def main():
     ap.add_argument("--iters", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--save", default=None, help="write both point sets to this .npz")
+    ap.add_argument("--only", choices=("relu", "planted", "jax"), default=None,
+                    help="run one part only")
     args = ap.parse_args()
+    if args.only == "planted":
+        return planted(args)
+    if args.only == "jax":
+        return jax_gru(args)
     model, W, U, b = grouped_relu()
     x = np.array([0.2])
     seeds = seeds_from_trajectories(model, x)
@@ -190,7 +210,9 @@ def main():
           f"ours: {gap:.1e}, max-norm)")
     if args.save:
         np.savez(args.save, base=base, ours=ours, H=H, q=q)
-    planted(args)
+    if args.only is None:
+        planted(args)
+        jax_gru(args)
 
 
 def fpf_numpy(model, x, seeds, *, max_iters=5000, tol_q=1e-12, tol_dq=1e-20):
@@ -296,6 +318,125 @@ def planted(args):
         print(f"  FPF-style Adam: {t_fpf:8.2f} s ({iters} iterations), stable recall "
               f"{_recall(truth, st_base, 1e-3):.2f} ({len(st_base)} stable of {len(base)})")
         print(f"  ratio: {t_fpf / t_ak:.1f}x")
+
+
+def _equinox_gru(n=12, gain=4.0, seed=2):
+    """A 12-unit GRU with gains x4 as an Equinox GRUCell (cell(x, h)), float64 weights; a
+    plain JAX function of the same cell when Equinox is not installed."""
+    import jax
+    import jax.numpy as jnp
+
+    r = np.random.default_rng(seed)
+    s = gain / np.sqrt(n)
+    Wih, Whh = r.normal(0, s, (3 * n, 1)), r.normal(0, s, (3 * n, n))
+    b, bn = r.normal(0, 0.5, 3 * n), r.normal(0, 0.5, n)
+    try:
+        import equinox as eqx
+    except ImportError:
+        def cell(x, h):      # Equinox's GRUCell, written out
+            gi, gh = Wih @ x + b, Whh @ h
+            rr = jax.nn.sigmoid(gi[:n] + gh[:n])
+            z = jax.nn.sigmoid(gi[n:2 * n] + gh[n:2 * n])
+            new = jnp.tanh(gi[2 * n:] + rr * (gh[2 * n:] + bn))
+            return new + z * (h - new)
+        return cell, "plain JAX function (equinox not installed)"
+    with jax.enable_x64(True):
+        cell = eqx.nn.GRUCell(1, n, dtype=jnp.float64, key=jax.random.PRNGKey(0))
+        cell = eqx.tree_at(lambda c: (c.weight_ih, c.weight_hh, c.bias, c.bias_n), cell,
+                           tuple(jnp.asarray(a) for a in (Wih, Whh, b, bn)))
+    return cell, f"equinox {eqx.__version__} GRUCell"
+
+
+def per_start_newton(cell, seeds, *, tol=1e-10, max_iter=100, max_norm=1e6):
+    """The baseline: a plain Newton loop per start on jax.jit-compiled G and its Jacobian at
+    one point (what a user writes first), stopping rule as attractorkit's."""
+    import jax
+    import jax.numpy as jnp
+
+    n = seeds.shape[1]
+    x = jnp.zeros(1)
+    with jax.enable_x64(True):
+        GJ = jax.jit(lambda h: (cell(x, h) - h, jax.jacfwd(lambda v: cell(x, v))(h)
+                                - jnp.eye(n)))
+        out, conv = [], []
+        for h0 in seeds:
+            h, ok = jnp.asarray(h0), False
+            for _ in range(max_iter):
+                G, J = GJ(h)
+                Gn, hn = np.asarray(G), np.asarray(h)
+                if np.max(np.abs(Gn)) <= tol * max(1.0, np.max(np.abs(hn))):
+                    ok = True
+                    break
+                h = h - jnp.linalg.solve(J, G)
+                if not np.all(np.isfinite(np.asarray(h))) or np.max(np.abs(h)) > max_norm:
+                    break
+            out.append(np.asarray(h))
+            conv.append(ok)
+    return np.array(out), np.array(conv)
+
+
+def jax_gru(args):
+    """Issue 15 item 5: a saturating 12-unit Equinox GRU from 256 starts, through the JAX path
+    (JaxModel of the cell's call: jit(vmap) steps and Jacobians, the Newton solver compiled in
+    JAX) and lowered to the numba GRU kernel (adapters.wrap of the cell), against the per-start
+    jax.jit Newton loop."""
+    import scipy.optimize
+
+    from attractorkit import adapters
+    from attractorkit.fixed_points import newton_solve
+
+    warnings.simplefilter("ignore", ak.ConvergenceWarning)
+    cell, kind = _equinox_gru()
+    jm = adapters.JaxModel(lambda h, x: cell(x, h), n_state=12, n_input=1)
+    lowered = adapters.wrap(cell) if "equinox" in kind and "not" not in kind else None
+    ref = lowered if lowered is not None else jm
+    x = np.zeros(1)
+    tr = ak.simulate(ref, np.random.default_rng(1).normal(size=(64, 12)), x, 100).states[0]
+    seeds = tr.reshape(-1, 12)[np.random.default_rng(1).choice(6400, 256, replace=False)]
+    roots = []
+    x1 = np.zeros((1, 1))
+    for h0 in np.random.default_rng(100).uniform(-1, 1, (400, 12)):
+        sol = scipy.optimize.root(lambda h: ref.step(h[None], x1)[0] - h, h0,
+                                  jac=lambda h: ref.jacobian(h[None], x1)[0] - np.eye(12),
+                                  tol=1e-13)
+        if sol.success and np.all(np.abs(sol.x) <= 1):
+            roots.append(sol.x)
+    truth = unique_rows(np.array(roots).reshape(-1, 12), 1e-7)
+    rho = np.array([np.max(np.abs(np.linalg.eigvals(ref.jacobian(h[None], x1)[0])))
+                    for h in truth]).reshape(-1)
+    per_start_newton(cell, seeds[:2])                                  # compile the baseline
+    t_base, (P, ok) = timed(lambda: per_start_newton(cell, seeds), args.repeats)
+    X = np.zeros((256, 1))
+    t0 = time.perf_counter()
+    newton_solve(jm, seeds, X)
+    t_solve_cold = time.perf_counter() - t0
+    t_solve, sol = timed(lambda: newton_solve(jm, seeds, X), args.repeats)
+    kw = dict(initial_states=seeds, n_init=256, rng=0)
+    jm2 = adapters.JaxModel(lambda h, x: cell(x, h), n_state=12, n_input=1,
+                            state_bounds=(-1, 1))     # where a GRU's fixed points live
+    t0 = time.perf_counter()
+    ak.find_fixed_points(jm2, x, **kw)
+    t_fp_cold = time.perf_counter() - t0
+    t_fp, fp = timed(lambda: ak.find_fixed_points(jm2, x, **kw), args.repeats)
+    print(f"saturating GRU, N=12, gains x4, {kind}, 256 starts; load {_load()}: "
+          f"{len(truth)} fixed points with |h| <= 1 ({int(np.sum(rho < 1))} stable; scipy)")
+    print(f"  per-start jax.jit Newton loop : {t_base:7.3f} s ({int(ok.sum())} converged, "
+          f"truth recall {_recall(truth, P[ok]):.2f})")
+    print(f"  newton_solve, JAX path        : {t_solve:7.3f} s warm, {t_solve_cold:.2f} s with "
+          f"compilation ({int(sol.converged.sum())} converged, truth recall "
+          f"{_recall(truth, sol.points[sol.converged]):.2f}); ratio {t_base / t_solve:.1f}x "
+          f"warm, {t_base / t_solve_cold:.2f}x cold")
+    stable = fp.points[fp.converged & fp.stable]
+    print(f"  find_fixed_points, JAX path   : {t_fp:7.3f} s warm, {t_fp_cold:.2f} s with "
+          f"compilation; {len(fp)} rows, recall {_recall(truth, fp.points[fp.converged]):.2f}"
+          f" (stable {_recall(truth[rho < 1], stable):.2f}), {fp.n_outside} outside the "
+          f"region; ratio {t_base / t_fp:.1f}x warm, {t_base / t_fp_cold:.2f}x cold")
+    if lowered is not None:
+        ak.find_fixed_points(lowered, x, initial_states=seeds[:8], n_init=8)
+        t_low, fl = timed(lambda: ak.find_fixed_points(lowered, x, **kw), args.repeats)
+        print(f"  find_fixed_points, lowered    : {t_low:7.3f} s (numba GRU kernel via "
+              f"adapters.wrap); {len(fl)} rows, recall "
+              f"{_recall(truth, fl.points[fl.converged]):.2f}; ratio {t_base / t_low:.1f}x")
 
 
 def _load():

@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-from attractorkit.adapters._files import save_model_files
 
 import attractorkit as ak
 from attractorkit import cli
+from attractorkit.adapters._files import save_model_files
 
 FAST = ["--n-init", "2", "--n-steps", "100", "--n-transient", "50", "--n-fixed-point-init",
         "4", "--no-progress"]
@@ -173,3 +173,122 @@ def test_parse_inputs_grid_order():
     assert shape == (3,) and names == ("input 1",)
     single, shape, _ = cli.parse_inputs("0.5,1", 2)
     assert shape is None and single.tolist() == [0.5, 1.0]
+
+
+# -- issue 19: hostile input and hostile files ------------------------------------------------
+def _no_analysis(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the analysis ran although an input was bad")
+
+    monkeypatch.setattr("attractorkit.analysis._analyze.analyze", forbidden)
+
+
+@pytest.mark.parametrize("out", ["file", "file/sub", "/proc/attractorkit-out", "/proc"])
+def test_unusable_out_is_exit_2_before_any_work(npz_model, tmp_path, capsys, monkeypatch, out):
+    """Regression: an --out that could not be created was found only after the analysis."""
+    (tmp_path / "file").write_text("x")
+    target = out if out.startswith("/") else str(tmp_path / out)
+    _no_analysis(monkeypatch)
+    code, _, err = run(["analyze", str(npz_model), "--inputs=0,0", "--out", target, *FAST],
+                       capsys)
+    assert code == 2 and err.startswith("attractorkit: error: --out: ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_outputs_replace_links_and_never_write_their_targets(npz_model, tmp_path, capsys):
+    """Regression: DIR/summary.txt (analysis.npz, report.html) as a link to a file outside DIR
+    made `analyze --out DIR` overwrite that file."""
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    victims = {}
+    for name in ("summary.txt", "analysis.npz", "report.html"):
+        victims[name] = tmp_path / f"victim-{name}"
+        victims[name].write_text("precious")
+        os.symlink(victims[name], out / name)
+    code, _, err = run(["analyze", str(npz_model), "--inputs=0,0", "--out", str(out),
+                        "--no-census", "--no-lyapunov", "--quiet", *FAST], capsys)
+    assert code == 0, err
+    for name, victim in victims.items():
+        assert victim.read_text() == "precious" and not (out / name).is_symlink()
+    assert ak.Analysis.load(out / "analysis.npz").fixed_points is not None
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--inputs=0:1:100000000000,0:1:100000"], "--inputs"),
+    (["--inputs=0,nan"], "inputs"),
+    (["--inputs=0,0", "--seed", "-1"], "rng: expected a seed >= 0"),
+    (["--inputs=0,0", "--grid-shape", "0"], "grid_shape"),
+    (["--inputs=0,0", "--cycles", "1"], "cycles"),
+    (["--inputs=0:1:2,0", "--axis-names", "a,b,c"], "axis_names"),
+])
+def test_bad_values_are_exit_2(npz_model, tmp_path, capsys, extra, match):
+    code, _, err = run(["analyze", str(npz_model), "--out", str(tmp_path / "o"), *extra, *FAST],
+                       capsys)
+    assert code == 2, err
+    assert err.startswith("attractorkit: error: ") and match in err
+    assert not (tmp_path / "o" / "analysis.npz").exists()
+
+
+def test_a_failure_while_writing_is_exit_1(npz_model, tmp_path, capsys, monkeypatch):
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ak.Analysis, "save", disk_full)
+    code, _, err = run(["analyze", str(npz_model), "--inputs=0,0", "--out", str(tmp_path / "o"),
+                        "--no-census", "--no-lyapunov", *FAST], capsys)
+    assert code == 1 and "writing the results" in err and "No space left" in err
+
+
+def test_report_out_is_checked_before_loading(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "analysis.npz").write_bytes(b"not even a zip")
+    code, _, err = run(["report", str(tmp_path), "--out", str(tmp_path / "f" / "r.html")],
+                       capsys)
+    assert code == 2 and "--out: " in err and "corrupted" not in err
+
+
+def test_train_with_a_bad_value_is_exit_2(tmp_path, capsys):
+    """Regression: `train --delta -1` exited 1 although the help promises 2 for bad input."""
+    pytest.importorskip("torch")
+    code, _, err = run(["train", "--paradigm", "sl", "--delta", "-1", "--max-updates", "1",
+                        "--no-progress"], capsys)
+    assert code == 2 and "delta: expected a finite number > 0" in err
+    (tmp_path / "file").write_text("x")
+    code, _, err = run(["train", "--paradigm", "sl", "--out", str(tmp_path / "file" / "o"),
+                        "--max-updates", "1", "--no-progress"], capsys)
+    assert code == 2 and err.startswith("attractorkit: error: --out: ")
+
+
+def _bomb(path, n_mib, name="v"):
+    """An .npz whose member inflates to n_mib MiB of zeros (streamed, never held whole)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False,
+                                               "shape": (n_mib * 2**17,)})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
+            fh.write(buf.getvalue())
+            for _ in range(n_mib):
+                fh.write(bytes(2**20))
+    return path
+
+
+def test_recordings_are_read_with_bounds(npz_model, tmp_path, capsys, monkeypatch):
+    """A variables archive that inflates beyond the budget, and an .npy whose header lies about
+    its size, are exit 2 before anything is inflated or allocated."""
+    monkeypatch.setenv("ATTRACTORKIT_MEMORY_BUDGET", "16MiB")
+    np.save(tmp_path / "act.npy", np.zeros((10, 5)))
+    _bomb(tmp_path / "vars.npz", 32)
+    code, _, err = run(["analyze", str(npz_model), "--inputs=0,0", "--out", str(tmp_path / "o"),
+                        "--activity", str(tmp_path / "act.npy"), "--variables",
+                        str(tmp_path / "vars.npz"), *FAST], capsys)
+    assert code == 2 and "--variables: " in err and "ceiling of 16 MiB" in err
+    raw = (tmp_path / "act.npy").read_bytes()
+    (tmp_path / "liar.npy").write_bytes(raw.replace(b"(10, 5)", b"(99, 5)"))
+    code, _, err = run(["analyze", str(npz_model), "--inputs", str(tmp_path / "liar.npy"),
+                        "--out", str(tmp_path / "o"), *FAST], capsys)
+    assert code == 2 and "--inputs: " in err and "declares shape (99, 5)" in err

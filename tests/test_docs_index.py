@@ -12,11 +12,12 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def test_index_links_every_page_and_only_existing_ones():
     index = (DOCS / "index.md").read_text()
     links = set(re.findall(r"\]\(([^)#]+\.md)", index))
-    pages = {p.name for p in DOCS.glob("*.md")} - {"index.md"}
+    pages = {str(p.relative_to(DOCS)) for p in DOCS.glob("**/*.md")} - {"index.md"}
     assert pages <= links, f"pages missing from the index: {sorted(pages - links)}"
     expected = {"tutorial.md", "api.md", "adapters.md", "fixed_points.md", "dynamics.md",
                 "information.md", "reference_models.md", "study.md", "architecture.md"}
-    assert links == expected
+    assert expected <= links
+    assert all(link.startswith("examples/") for link in links - expected)
 
 
 def test_api_page_covers_every_public_name():

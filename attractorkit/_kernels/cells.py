@@ -3,8 +3,13 @@
 Every cell is described by the tuple ``(cell, act, alpha, Wh, Wx, bh, bx)`` (see
 :class:`attractorkit.KernelSpec`):
 
-- ``cell``: int code, one of ``VANILLA``, ``VANILLA_FLOW``, ``GRU``, ``LSTM``;
-- ``act``: int activation code (vanilla cells only), one of ``TANH`` ... ``IDENTITY``;
+- ``cell``: the cell code, one of ``VANILLA``, ``VANILLA_FLOW`` (members of
+  :class:`VanillaCell`), ``GRU``, ``LSTM`` (members of :class:`GatedCell`). They are integers,
+  but of two enum types, and numba compiles per type: a kernel running a vanilla cell compiles
+  only the vanilla code, one running a GRU or LSTM only the gated code (a plain int compiles
+  both);
+- ``act``: int activation code (vanilla cells only), one of ``TANH`` ... ``IDENTITY``
+  (:mod:`.activations`);
 - ``alpha``: leak of a vanilla map ``h' = (1-alpha) h + alpha phi(z)``; for a vanilla flow
   ``dh/dt = alpha (-h + phi(z))``, i.e. ``alpha = 1/tau``;
 - ``Wh``: (L, G*H, H) recurrent weights per layer (G = 1, 3, 4 gates for vanilla, GRU, LSTM);
@@ -13,228 +18,170 @@ Every cell is described by the tuple ``(cell, act, alpha, Wh, Wx, bh, bx)`` (see
 - ``bh``, ``bx``: (L, G*H) biases (vanilla uses their sum; GRU needs them apart).
 
 The state is the layers' states concatenated (LSTM: all h layer by layer, then all c layer by
-layer). Per-sample functions (``cell_step``, ``cell_jacobian``, ``cell_input_jacobian``) write
-into preallocated outputs, so that algorithm kernels (Newton, simulation, Lyapunov QR) call them
-inside ``prange`` loops; batched functions cover the common whole-batch operations.
+layer). Per-sample functions (:func:`cell_step`, :func:`cell_jacobian`, :func:`cell_jacobians`)
+write into preallocated outputs, so that algorithm kernels (Newton, rollouts, Lyapunov QR) call
+them per sample. The batched functions (:func:`step_batch`, :func:`jacobian_batch`,
+:func:`input_jacobian_batch`) are plain Python: they pick the kernel for the cell at hand, so
+that a call compiles only what it runs (a vanilla model never compiles the gated cells, a
+single-layer vanilla model only its one-product kernels).
 """
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, types
+from numba.extending import overload
 
-from .gated import _gated_jacobians, _gated_step
+from .activations import (  # noqa: F401 - the codes are part of this module's interface
+    ACTIVATION_CODES,
+    IDENTITY,
+    RELU,
+    SIGMOID,
+    SOFTPLUS,
+    TANH,
+    activate,
+    activate_derivative,
+)
+from .gated import gated_jacobians, gated_step
+from .memory import kernel_array
+from .parallel import block_bounds, n_blocks, run_blocks
+from .vanilla import vanilla_jacobians, vanilla_step
 
-VANILLA = 0
-VANILLA_FLOW = 1
-GRU = 2
-LSTM = 3
 
-TANH = 0
-RELU = 1
-SOFTPLUS = 2
-SIGMOID = 3
-IDENTITY = 4
+class VanillaCell(enum.IntEnum):
+    """Codes of the vanilla cells (a type of their own for numba)."""
+
+    MAP = 0
+    FLOW = 1
+
+
+class GatedCell(enum.IntEnum):
+    """Codes of the gated cells (a type of their own for numba)."""
+
+    GRU = 2
+    LSTM = 3
+
+
+VANILLA = VanillaCell.MAP
+VANILLA_FLOW = VanillaCell.FLOW
+GRU = GatedCell.GRU
+LSTM = GatedCell.LSTM
 
 CELL_CODES = {"vanilla": VANILLA, "vanilla_flow": VANILLA_FLOW, "gru": GRU, "lstm": LSTM}
-ACTIVATION_CODES = {
-    "tanh": TANH,
-    "relu": RELU,
-    "softplus": SOFTPLUS,
-    "sigmoid": SIGMOID,
-    "identity": IDENTITY,
-}
+
+# Batches below this size run serially: a parallel hand-over for one or two rows costs more than
+# the rows themselves, and far more when several Python threads (the classifier's evidence
+# workers) hand over work on a busy machine at once.
+PARALLEL_MIN_ROWS = 4
 
 
-# -- activations ---------------------------------------------------------------------------
-@njit(cache=True, inline="always")
-def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
+# -- one sample ----------------------------------------------------------------------------------
+def _family(cell):
+    """"vanilla", "gated" or None (a plain integer: decided at run time) from a numba type."""
+    if isinstance(cell, types.IntEnumMember):
+        return {VanillaCell: "vanilla", GatedCell: "gated"}.get(cell.instance_class)
+    return None
 
 
-@njit(cache=True)
-def activate(act, z, out):
-    """out[i] = phi(z[i]) (softplus follows PyTorch: beta 1, threshold 20)."""
-    n = z.shape[0]
-    if act == TANH:
-        for i in range(n):
-            out[i] = np.tanh(z[i])
-    elif act == RELU:
-        for i in range(n):
-            out[i] = z[i] if z[i] > 0.0 else 0.0
-    elif act == SOFTPLUS:
-        for i in range(n):
-            out[i] = z[i] if z[i] > 20.0 else np.log1p(np.exp(z[i]))
-    elif act == SIGMOID:
-        for i in range(n):
-            out[i] = _sigmoid(z[i])
+def _family_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):  # pragma: no cover - stub
+    raise NotImplementedError
+
+
+def _family_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_family_step)
+def _step_for(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
+    family = _family(cell)
+    if family == "vanilla":
+        def impl(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
+            vanilla_step(cell == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, h, x, out)
+    elif family == "gated":
+        def impl(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
+            gated_step(cell.value, Wh, Wx, bh, bx, h, x, out)
     else:
-        for i in range(n):
-            out[i] = z[i]
+        def impl(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
+            if cell == 0 or cell == 1:
+                vanilla_step(cell == 1, act, alpha, Wh, Wx, bh, bx, h, x, out)
+            else:
+                gated_step(cell, Wh, Wx, bh, bx, h, x, out)
+    return impl
 
 
-@njit(cache=True)
-def activate_derivative(act, z, out):
-    """out[i] = phi'(z[i]) (ReLU'(0) = 0, as PyTorch)."""
-    n = z.shape[0]
-    if act == TANH:
-        for i in range(n):
-            t = np.tanh(z[i])
-            out[i] = 1.0 - t * t
-    elif act == RELU:
-        for i in range(n):
-            out[i] = 1.0 if z[i] > 0.0 else 0.0
-    elif act == SOFTPLUS:
-        for i in range(n):
-            out[i] = 1.0 if z[i] > 20.0 else _sigmoid(z[i])
-    elif act == SIGMOID:
-        for i in range(n):
-            s = _sigmoid(z[i])
-            out[i] = s * (1.0 - s)
+@overload(_family_jacobians)
+def _jacobians_for(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
+    family = _family(cell)
+    if family == "vanilla":
+        def impl(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
+            vanilla_jacobians(cell == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx)
+    elif family == "gated":
+        def impl(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
+            gated_jacobians(cell.value, Wh, Wx, bh, bx, h, x, J, Jx)
     else:
-        for i in range(n):
-            out[i] = 1.0
-
-
-# -- vanilla (map and flow) ------------------------------------------------------------------
-@njit(cache=True)
-def _vanilla_preact(l, Wh, Wx, bh, bx, h_l, u_l, z):
-    """z = Wh[l] h_l + Wx[l] u_l + bh[l] + bx[l] (u_l may be shorter than Wx's padded width)."""
-    H = Wh.shape[1]
-    m = u_l.shape[0]
-    for i in range(H):
-        s = bh[l, i] + bx[l, i]
-        for j in range(H):
-            s += Wh[l, i, j] * h_l[j]
-        for j in range(m):
-            s += Wx[l, i, j] * u_l[j]
-        z[i] = s
-
-
-@njit(cache=True)
-def _vanilla_step(flow, act, alpha, Wh, Wx, bh, bx, h, x, out):
-    L = Wh.shape[0]
-    H = Wh.shape[2]
-    z = np.empty(H)
-    a = np.empty(H)
-    for l in range(L):
-        h_l = h[l * H:(l + 1) * H]
-        u_l = x if l == 0 else out[(l - 1) * H:l * H]
-        _vanilla_preact(l, Wh, Wx, bh, bx, h_l, u_l, z)
-        activate(act, z, a)
-        for i in range(H):
-            if flow:
-                out[l * H + i] = alpha * (a[i] - h_l[i])
+        def impl(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
+            if cell == 0 or cell == 1:
+                vanilla_jacobians(cell == 1, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx)
             else:
-                out[l * H + i] = (1.0 - alpha) * h_l[i] + alpha * a[i]
+                gated_jacobians(cell, Wh, Wx, bh, bx, h, x, J, Jx)
+    return impl
 
 
-@njit(cache=True)
-def _vanilla_jacobians(flow, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx, want_input):
-    """Fill J = dF/dh (n_state, n_state) and optionally Jx = dF/dx (n_state, n_input).
-
-    Multi-layer (maps only): layer l reads the new state of layer l-1, so its rows chain through
-    the rows of layer l-1 already computed.
-    """
-    L = Wh.shape[0]
-    H = Wh.shape[2]
-    n = L * H
-    z = np.empty(H)
-    d = np.empty(H)
-    new = np.empty(n)
-    _vanilla_step(flow, act, alpha, Wh, Wx, bh, bx, h, x, new)
-    J[:, :] = 0.0
-    if want_input:
-        Jx[:, :] = 0.0
-    m = x.shape[0]
-    for l in range(L):
-        h_l = h[l * H:(l + 1) * H]
-        u_l = x if l == 0 else new[(l - 1) * H:l * H]
-        _vanilla_preact(l, Wh, Wx, bh, bx, h_l, u_l, z)
-        activate_derivative(act, z, d)
-        r0 = l * H
-        for i in range(H):
-            g = alpha * d[i]
-            for j in range(H):
-                J[r0 + i, r0 + j] = g * Wh[l, i, j]
-            J[r0 + i, r0 + i] += -alpha if flow else (1.0 - alpha)
-            if l == 0:
-                if want_input:
-                    for j in range(m):
-                        Jx[i, j] = g * Wx[0, i, j]
-            else:
-                p0 = (l - 1) * H
-                for k in range(H):
-                    w = g * Wx[l, i, k]
-                    if w != 0.0:
-                        for j in range(n):
-                            J[r0 + i, j] += w * J[p0 + k, j]
-                        if want_input:
-                            for j in range(m):
-                                Jx[r0 + i, j] += w * Jx[p0 + k, j]
-
-
-# -- dispatch ----------------------------------------------------------------------------------
 @njit(cache=True)
 def cell_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
     """One sample: out = F(h, x) (the next state for maps, dh/dt for flows)."""
-    if cell == VANILLA:
-        _vanilla_step(False, act, alpha, Wh, Wx, bh, bx, h, x, out)
-    elif cell == VANILLA_FLOW:
-        _vanilla_step(True, act, alpha, Wh, Wx, bh, bx, h, x, out)
-    else:
-        _gated_step(cell, Wh, Wx, bh, bx, h, x, out)
-
-
-@njit(cache=True)
-def cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, h, x, J):
-    """One sample: J = dF/dh, shape (n_state, n_state)."""
-    dummy = np.empty((0, 0))
-    if cell == VANILLA or cell == VANILLA_FLOW:
-        _vanilla_jacobians(cell == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, h, x, J, dummy, False)
-    else:
-        _gated_jacobians(cell, Wh, Wx, bh, bx, h, x, J, dummy, False)
+    _family_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out)
 
 
 @njit(cache=True)
 def cell_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
-    """One sample: J = dF/dh (n_state, n_state) and Jx = dF/dx (n_state, n_input)."""
-    if cell == VANILLA or cell == VANILLA_FLOW:
-        _vanilla_jacobians(cell == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx, True)
-    else:
-        _gated_jacobians(cell, Wh, Wx, bh, bx, h, x, J, Jx, True)
+    """One sample: J = dF/dh (n_state, n_state) and Jx = dF/dx (n_state, n_input); an ``Jx``
+    without rows is skipped."""
+    _family_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx)
 
 
-# -- batched -----------------------------------------------------------------------------------
+@njit(cache=True, inline="always")  # no compilation of its own: callers call cell_jacobians
+def cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, h, x, J):
+    """One sample: J = dF/dh, shape (n_state, n_state)."""
+    cell_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, np.empty((0, 0)))
+
+
+# -- single-layer vanilla cells: one BLAS product for the batch -------------------------------
 @njit(cache=True)
-def _vanilla_step_dense(flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    """Single-layer vanilla cell on a batch: one BLAS product into ``out``, then a fused pass.
-
-    Deliberately serial: the product is the whole cost and BLAS threads it; a ``prange`` pass
-    after it only adds thread hand-over (measured 3-7x slower at B=1024, N=250 on 2 cores).
-    """
+def _vanilla_preacts_dense(Wh, Wx, bh, bx, H, X, Z):
+    """Z = H Wh^T + X Wx^T + bh + bx for a single-layer cell: one BLAS product, then the input
+    term with the input index outermost over a transposed copy of the (thin) input weights, so
+    the inner loop is contiguous and vectorises (the naive order cost as much as the recurrent
+    product itself at B=1024, N=250, m=7)."""
     B = H.shape[0]
     n = Wh.shape[1]
     m = X.shape[1]
-    np.dot(H, Wh[0].T, out)
-    # input term with the input index outermost, over a transposed copy of the (thin) input
-    # weights, so the inner loop is contiguous and vectorises: the naive order cost as much as
-    # the recurrent product itself at B=1024, N=250, m=7
+    np.dot(H, Wh[0].T, Z)
     UT = np.ascontiguousarray(Wx[0, :, :m].T)
     bias = np.empty(n)
     for i in range(n):
         bias[i] = bh[0, i] + bx[0, i]
     for r in range(B):
-        row = out[r]
+        row = Z[r]
         for k in range(m):
             xk = X[r, k]
             for i in range(n):
                 row[i] += xk * UT[k, i]
         for i in range(n):
             row[i] += bias[i]
+
+
+@njit(cache=True)
+def _vanilla_step_dense(flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    """Single-layer vanilla cell on a batch (``out`` must not overlap ``H``). Deliberately
+    serial: the product is the whole cost and BLAS threads it; a parallel pass after it only
+    adds thread hand-over (measured 3-7x slower at B=1024, N=250 on 2 cores)."""
+    _vanilla_preacts_dense(Wh, Wx, bh, bx, H, X, out)
+    n = out.shape[1]
+    for r in range(H.shape[0]):
+        row = out[r]
         activate(act, row, row)
         if flow:
             for i in range(n):
@@ -244,118 +191,132 @@ def _vanilla_step_dense(flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
                 row[i] = (1.0 - alpha) * H[r, i] + alpha * row[i]
 
 
-# Batches below this size run serially: a parallel region for one or two rows costs more in
-# thread hand-over than the rows themselves, and far more when several Python threads (the
-# classifier's evidence workers) enter parallel regions on a busy machine at once.
-PARALLEL_MIN_ROWS = 4
-
-
-@njit(cache=True, parallel=True)
-def _step_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    for b in prange(H.shape[0]):
-        cell_step(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
-
-
 @njit(cache=True)
-def _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    if H.shape[0] >= PARALLEL_MIN_ROWS:
-        _step_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
-        return
-    for b in range(H.shape[0]):
-        cell_step(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+def _vanilla_derivatives_dense(act, Wh, Wx, bh, bx, H, X, D):
+    """D[b] = phi'(z_b) for a single-layer cell (one BLAS product for the batch)."""
+    _vanilla_preacts_dense(Wh, Wx, bh, bx, H, X, D)
+    for r in range(H.shape[0]):
+        activate_derivative(act, D[r], D[r])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _fill_jacobian_rows(k, nb, flow, alpha, W, D, out):
+    """out[b] = diag(alpha D[b]) W + ((1 - alpha) or -alpha) I for the rows of block k."""
+    r0, r1 = block_bounds(k, nb, D.shape[0])
+    n = W.shape[0]
+    diag = -alpha if flow else 1.0 - alpha
+    for b in range(r0, r1):
+        for i in range(n):
+            g = alpha * D[b, i]
+            for j in range(n):
+                out[b, i, j] = g * W[i, j]
+            out[b, i, i] += diag
+
+
+# -- any cell, row by row (row blocks in parallel) ---------------------------------------------
+@njit(cache=True, nogil=True)
+def _vanilla_step_rows(k, nb, flow, act, alpha, Wh, Wx, bh, bx, H, X, out):
+    r0, r1 = block_bounds(k, nb, H.shape[0])
+    for b in range(r0, r1):
+        vanilla_step(flow, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+
+
+@njit(cache=True, nogil=True)
+def _gated_step_rows(k, nb, cell, Wh, Wx, bh, bx, H, X, out):
+    r0, r1 = block_bounds(k, nb, H.shape[0])
+    for b in range(r0, r1):
+        gated_step(cell, Wh, Wx, bh, bx, H[b], X[b], out[b])
+
+
+@njit(cache=True, nogil=True)
+def _vanilla_jacobian_rows(k, nb, flow, act, alpha, Wh, Wx, bh, bx, H, X, J, Jx):
+    """J[b] (unless J has no rows) and Jx[b] (unless Jx has no rows) for the rows of block k."""
+    r0, r1 = block_bounds(k, nb, H.shape[0])
+    n = H.shape[1]
+    scratch = np.empty((n, n))
+    none = np.empty((0, 0))
+    for b in range(r0, r1):
+        vanilla_jacobians(flow, act, alpha, Wh, Wx, bh, bx, H[b], X[b],
+                          J[b] if J.shape[0] > 0 else scratch, Jx[b] if Jx.shape[0] > 0 else none)
+
+
+@njit(cache=True, nogil=True)
+def _gated_jacobian_rows(k, nb, cell, Wh, Wx, bh, bx, H, X, J, Jx):
+    r0, r1 = block_bounds(k, nb, H.shape[0])
+    n = H.shape[1]
+    scratch = np.empty((n, n))
+    none = np.empty((0, 0))
+    for b in range(r0, r1):
+        gated_jacobians(cell, Wh, Wx, bh, bx, H[b], X[b],
+                        J[b] if J.shape[0] > 0 else scratch, Jx[b] if Jx.shape[0] > 0 else none)
+
+
+# -- batched entry points (Python: they choose the kernel) ---------------------------------------
+def _arrays(Wh, Wx, bh, bx, H, X):
+    return tuple(kernel_array(a) for a in (Wh, Wx, bh, bx, H, X))
+
+
+def _row_blocks(B):
+    return n_blocks(B, min_rows=2) if B >= PARALLEL_MIN_ROWS else 1
+
+
+def _dense(cell, Wh):
+    return (cell == VANILLA or cell == VANILLA_FLOW) and Wh.shape[0] == 1
+
+
 def step_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
     """out[b] = F(H[b], X[b]) for a batch (``out`` may be ``H`` itself).
 
-    Single-layer vanilla cells use one BLAS product; other cells run ``prange`` over rows.
+    Single-layer vanilla cells use one BLAS product; other cells run row blocks in parallel.
     """
-    if (cell == VANILLA or cell == VANILLA_FLOW) and Wh.shape[0] == 1 \
-            and H.ctypes.data != out.ctypes.data and H.shape[0] > 0:
-        _vanilla_step_dense(cell == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, H, X, out)
-    elif H.ctypes.data == out.ctypes.data:
-        tmp = np.empty_like(out)
-        _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, tmp)
-        out[:, :] = tmp
+    Wh, Wx, bh, bx, H, X = _arrays(Wh, Wx, bh, bx, H, X)
+    B = H.shape[0]
+    if B == 0:
+        return
+    target = np.empty_like(out) if np.may_share_memory(H, out) else out
+    flow = cell == VANILLA_FLOW
+    if _dense(cell, Wh):
+        _vanilla_step_dense(flow, int(act), float(alpha), Wh, Wx, bh, bx, H, X, target)
+    elif cell == VANILLA or cell == VANILLA_FLOW:
+        run_blocks(_vanilla_step_rows, _row_blocks(B), flow, int(act), float(alpha), Wh, Wx,
+                   bh, bx, H, X, target)
     else:
-        _step_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
+        run_blocks(_gated_step_rows, _row_blocks(B), int(cell), Wh, Wx, bh, bx, H, X, target)
+    if target is not out:
+        out[...] = target
 
 
-@njit(cache=True, parallel=True)
-def _jacobian_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    for b in prange(H.shape[0]):
-        cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
-
-
-@njit(cache=True)
-def _jacobian_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
-    if H.shape[0] >= PARALLEL_MIN_ROWS:
-        _jacobian_rows_parallel(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
+def _jacobians(cell, act, alpha, Wh, Wx, bh, bx, H, X, J, Jx):
+    """J = dF/dh and Jx = dF/dx per row (either may have no rows: not wanted)."""
+    Wh, Wx, bh, bx, H, X = _arrays(Wh, Wx, bh, bx, H, X)
+    B, n = H.shape
+    if B == 0:
         return
-    for b in range(H.shape[0]):
-        cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], out[b])
+    flow = cell == VANILLA_FLOW
+    if _dense(cell, Wh):
+        D = np.empty((B, n))
+        _vanilla_derivatives_dense(int(act), Wh, Wx, bh, bx, H, X, D)
+        if J.shape[0]:
+            run_blocks(_fill_jacobian_rows, _row_blocks(B), flow, float(alpha), Wh[0], D, J)
+        if Jx.shape[0]:
+            np.multiply((float(alpha) * D)[:, :, None], Wx[0, :, :X.shape[1]][None], out=Jx)
+    elif cell == VANILLA or cell == VANILLA_FLOW:
+        run_blocks(_vanilla_jacobian_rows, _row_blocks(B), flow, int(act), float(alpha), Wh,
+                   Wx, bh, bx, H, X, J, Jx)
+    else:
+        run_blocks(_gated_jacobian_rows, _row_blocks(B), int(cell), Wh, Wx, bh, bx, H, X, J,
+                   Jx)
 
 
-@njit(cache=True)
-def _fill_jacobian(flow, alpha, W, d, J):
-    """J = diag(alpha d) W + ((1 - alpha) or -alpha) I."""
-    n = W.shape[0]
-    diag = -alpha if flow else 1.0 - alpha
-    for i in range(n):
-        g = alpha * d[i]
-        for j in range(n):
-            J[i, j] = g * W[i, j]
-        J[i, i] += diag
-
-
-@njit(cache=True, parallel=True)
-def _fill_jacobians_parallel(flow, alpha, W, D, out):
-    for b in prange(D.shape[0]):
-        _fill_jacobian(flow, alpha, W, D[b], out[b])
-
-
-@njit(cache=True)
-def _vanilla_fill_jacobians(flow, alpha, W, D, out):
-    """out[b] = diag(alpha D[b]) W + ((1 - alpha) or -alpha) I."""
-    if D.shape[0] >= PARALLEL_MIN_ROWS:
-        _fill_jacobians_parallel(flow, alpha, W, D, out)
-        return
-    for b in range(D.shape[0]):
-        _fill_jacobian(flow, alpha, W, D[b], out[b])
-
-
-@njit(cache=True)
 def jacobian_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
     """out[b] = dF/dh at (H[b], X[b]).
 
     Single-layer vanilla cells get all pre-activations from one BLAS product, then fill the
-    Jacobians in parallel; other cells run ``prange`` over rows.
+    Jacobians in row blocks; other cells run row blocks of per-sample Jacobians.
     """
-    if (cell == VANILLA or cell == VANILLA_FLOW) and Wh.shape[0] == 1 and H.shape[0] > 0:
-        B = H.shape[0]
-        n = Wh.shape[1]
-        m = X.shape[1]
-        Z = np.empty((B, n))
-        np.dot(H, Wh[0].T, Z)
-        D = np.empty((B, n))
-        for r in range(B):
-            row = Z[r]
-            for i in range(n):
-                z = row[i] + bh[0, i] + bx[0, i]
-                for k in range(m):
-                    z += X[r, k] * Wx[0, i, k]
-                row[i] = z
-            activate_derivative(act, row, D[r])
-        _vanilla_fill_jacobians(cell == VANILLA_FLOW, alpha, Wh[0], D, out)
-    else:
-        _jacobian_rows(cell, act, alpha, Wh, Wx, bh, bx, H, X, out)
+    _jacobians(cell, act, alpha, Wh, Wx, bh, bx, H, X, out, np.empty((0, 0, 0)))
 
 
-@njit(cache=True, parallel=True)
 def input_jacobian_batch(cell, act, alpha, Wh, Wx, bh, bx, H, X, out):
     """out[b] = dF/dx at (H[b], X[b])."""
-    n = out.shape[1]
-    for b in prange(H.shape[0]):
-        J = np.empty((n, n))
-        cell_jacobians(cell, act, alpha, Wh, Wx, bh, bx, H[b], X[b], J, out[b])
+    _jacobians(cell, act, alpha, Wh, Wx, bh, bx, H, X, np.empty((0, 0, 0)), out)

@@ -22,16 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .activations import sigmoid as _sig
+
 GRU = 2
 LSTM = 3
-
-
-@njit(cache=True, inline="always")
-def _sig(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
 
 
 @njit(cache=True)
@@ -76,7 +70,8 @@ def _lstm_layer(l, Wh, Wx, bh, bx, h_l, c_l, u, gi, gh, ig, fg, gg, og, h_out, c
 
 
 @njit(cache=True)
-def _gated_step(cell, Wh, Wx, bh, bx, h, x, out):
+def gated_step(cell, Wh, Wx, bh, bx, h, x, out):
+    """out = F(h, x) for a GRU or LSTM sample."""
     L = Wh.shape[0]
     GH = Wh.shape[1]
     H = Wh.shape[2]
@@ -161,8 +156,9 @@ def _lstm_jac_layer(l, L, Wh, Wx, c_l, c_new, ig, fg, gg, og, width, J, Jx, want
 
 
 @njit(cache=True)
-def _gated_jacobians(cell, Wh, Wx, bh, bx, h, x, J, Jx, want_input):
-    """Fill J = dF/dh and (if ``want_input``) Jx = dF/dx for a GRU or LSTM sample."""
+def gated_jacobians(cell, Wh, Wx, bh, bx, h, x, J, Jx):
+    """Fill J = dF/dh and, unless ``Jx`` has no rows, Jx = dF/dx for a GRU or LSTM sample."""
+    want_input = Jx.shape[0] > 0
     L = Wh.shape[0]
     GH = Wh.shape[1]
     H = Wh.shape[2]

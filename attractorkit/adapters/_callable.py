@@ -10,6 +10,7 @@ from attractorkit.core import (
     ValidationError,
     as_input_batch,
     as_state_batch,
+    check_bool,
     check_int,
     check_time_and_dt,
 )
@@ -69,7 +70,7 @@ class CallableModel:
         self.n_input = check_int("n_input", n_input, minimum=0)
         self.time, self.dt = check_time_and_dt(time, dt)
         self.kernel = None
-        self.vectorized = bool(vectorized)
+        self.vectorized = check_bool("vectorized", vectorized)
         self._step, self._jac, self._ijac = step, jacobian, input_jacobian
         self._warned = False
 

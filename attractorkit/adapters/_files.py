@@ -30,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core._archive import load_npz
 from ..core._errors import ValidationError
+from ..core._files import atomic_path, check_name, output_dir, write_bytes, write_text
+from ..core._validation import as_float_array
 
 __all__ = ["ModelFileError", "load_model", "read_spec", "save_model_files"]
 
@@ -154,19 +157,12 @@ def _read_safetensors(path: Path) -> dict:
 
 
 def _read_npz(path: Path) -> dict:
+    """Named weights; sizes checked before anything is decompressed (core.load_npz)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ModelFileError(f"{path}: holds a single array, not an npz archive of "
-                                     "named weights")
-            return {name: data[name] for name in data.files}
-    except ModelFileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - numpy raises ValueError/OSError/BadZipFile
-        raise ModelFileError(
-            f"{path}: not a readable npz archive of weights (pickled data is never loaded) "
-            f"({_one_line(exc)})"
-        ) from None
+        return load_npz(path, argument="model")
+    except ValidationError as exc:  # its message names the file and what is wrong
+        raise ModelFileError(f"{_one_line(exc).removeprefix('model: ')} (an npz archive of "
+                             "weights is expected; pickled data is never loaded)") from None
 
 
 def _read_torch(path: Path, key) -> dict:
@@ -343,19 +339,24 @@ def save_model_files(path, weights: dict, spec: dict | None = None) -> Path:
     The counterpart of :func:`load_model` for weights held in numpy; returns the weight path.
     """
     path = Path(path)
-    arrays = {k: np.ascontiguousarray(np.asarray(v, dtype=np.float64))
-              for k, v in weights.items()}
-    if path.suffix == ".safetensors":
-        from safetensors.numpy import save_file
-
-        save_file(arrays, str(path))
-    elif path.suffix == ".npz":
-        np.savez(path, **arrays)
-    else:
+    if path.suffix not in WEIGHT_SUFFIXES:
         raise ValidationError(f"path: expected a .safetensors or .npz name, received {path}")
+    name = check_name(path.name, what="path")
+    directory = output_dir(path.parent, argument="path")
+    if not isinstance(weights, dict) or not all(isinstance(k, str) for k in weights):
+        raise ValidationError("weights: expected a dict of name (str) -> array, received "
+                              f"{type(weights).__name__}")
+    arrays = {k: as_float_array(f"weights[{k!r}]", v, finite=False) for k, v in weights.items()}
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import save
+
+        write_bytes(directory, name, save(arrays))
+    else:
+        with atomic_path(directory, name) as tmp:
+            np.savez(tmp, **arrays)
     if spec is not None:
-        path.with_suffix(".json").write_text(json.dumps(spec, indent=1))
-    return path
+        write_text(directory, path.with_suffix(".json").name, json.dumps(spec, indent=1))
+    return directory / name
 
 
 def _one_line(exc: BaseException) -> str:

@@ -18,7 +18,8 @@ __all__ = ["wrap"]
 _HOW = (
     "supported: an object implementing the Model protocol (returned as is), a KernelSpec, a "
     "torch.nn.Module (nn.RNN/GRU/LSTM, their cells, or a one-step module with n_state=, "
-    "n_input=), a JAX step function (framework='jax' or a jitted/Equinox function, with "
+    "n_input=), an Equinox GRUCell/LSTMCell or Flax GRUCell/LSTMCell/SimpleCell (linen cells "
+    "with params=), a JAX step function (framework='jax' or a jitted/Equinox function, with "
     "n_state=, n_input=), or a plain Python callable step(h, x) with n_state=, n_input="
 )
 
@@ -27,10 +28,13 @@ def wrap(obj, *, framework=None, **kw):
     """Return a :class:`~attractorkit.Model` for ``obj``.
 
     Dispatch: a Model -> itself (no keywords allowed); a :class:`~attractorkit.KernelSpec` ->
-    :class:`~attractorkit.KernelModel`; a ``torch.nn.Module`` -> :class:`TorchModel`; a JAX
-    function (jitted, an Equinox module, or any callable with ``framework="jax"``) ->
-    :class:`JaxModel`; any other callable -> :class:`CallableModel` (``framework="torch"``
-    sends a plain function of torch tensors to :class:`TorchModel` instead).
+    :class:`~attractorkit.KernelModel`; a ``torch.nn.Module`` -> :class:`TorchModel`; an
+    Equinox or Flax module or a JAX function (jitted, or any callable with
+    ``framework="jax"``) -> :class:`JaxModel`, which lowers the standard cells (Equinox
+    ``GRUCell``, ``LSTMCell``; Flax ``GRUCell``, ``LSTMCell``, ``SimpleCell``, linen ones with
+    ``params=``) to numba kernels like PyTorch's; any other callable ->
+    :class:`CallableModel` (``framework="torch"`` sends a plain function of torch tensors to
+    :class:`TorchModel` instead).
 
     Parameters
     ----------
@@ -38,7 +42,8 @@ def wrap(obj, *, framework=None, **kw):
     framework : {None, "torch", "jax", "numpy"}
         Force the adapter for a plain callable ("numpy" means :class:`CallableModel`).
     **kw
-        Passed to the adapter (``n_state``, ``n_input``, ``jacobian``, ``time``, ``dt``...).
+        Passed to the adapter (``n_state``, ``n_input``, ``jacobian``, ``time``, ``dt``,
+        ``argument_order``, ``params``...).
 
     Raises
     ------

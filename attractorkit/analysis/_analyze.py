@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from ..core._budget import check_memory
 from ..core._errors import ModelTypeError, ValidationError
 from ..core._model import is_model
 from ..core._validation import (
@@ -29,6 +30,7 @@ from ..core._validation import (
     as_names,
     as_rng,
     as_shape,
+    check_bool,
     check_int,
 )
 from ..core._warnings import warn
@@ -140,6 +142,9 @@ def analyze(model, inputs, *, initial_states=None, fixed_point_states=None, acti
         "initial_states": "given" if init is not None else "sampled",
         "fixed_point_states": "given" if fp_states is not None else "sampled",
     }
+    check_memory((8, X.shape[0], sizes["n_init"], model.n_state, model.n_state + 8),
+                 argument="n_init", what="the runs' states, tangent frames and Jacobians")
+    progress = check_bool("progress", progress)
     if init is None:
         init = rng.standard_normal((sizes["n_init"], model.n_state))
     ctx = _Context(model, X, init, initial_states is not None, sizes, rng, progress,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core._results import atomic_path
+from ..core._files import check_name, output_dir, write_text
 from ._labels import LABEL_ORDER, attractor_labels
 
 __all__ = ["write_report", "render_html", "summary_rows"]
@@ -177,15 +177,14 @@ def render_html(a, *, title=None, dpi=110) -> str:
 
 
 def write_report(a, path, *, title=None) -> Path:
-    """Write the HTML report atomically to ``path`` (``.html`` appended if missing)."""
+    """Write the HTML report to ``path`` (``.html`` appended if missing) with the safe writer:
+    atomically, and replacing a link at ``path`` rather than writing through it."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         path = path.with_name(path.name + ".html")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_html(a, title=title)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
+    name = check_name(path.name, what="path")
+    directory = output_dir(path.parent, argument="path")
+    return write_text(directory, name, render_html(a, title=title))
 
 
 def _figure(name, fig, dpi) -> str:

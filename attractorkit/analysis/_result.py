@@ -198,10 +198,14 @@ class Analysis(Result):
         return frame
 
     # -- presentation --------------------------------------------------------------------------
-    def summary(self) -> str:
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """The summary as (label, text) rows in reading order (the report's first table)."""
         from ._report import summary_rows
 
-        rows = summary_rows(self)
+        return summary_rows(self)
+
+    def summary(self) -> str:
+        rows = self.summary_rows()
         width = max(len(k) for k, _ in rows)
         lines = [f"Analysis of {self.model}"]
         lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import numpy as np
 
 from ..core._errors import ValidationError
 from ..core._results import Result
-from ..core._validation import as_float_array
+from ..core._validation import as_float_array, as_float_arrays, as_names, as_shape
+from ._bounds import CONFIDENT, ThresholdSensitivity, qp_share_bounds, threshold_sensitivity
 from ._classify import Attractors, classify_attractors
 from ._decide import LABELS
+from ._thresholds import as_thresholds
 
 __all__ = ["attractor_census", "Census"]
 
@@ -45,6 +48,23 @@ class Census(Result):
     boundary_axis : ndarray of int, shape (n_boundaries,)
     boundary_from, boundary_to : ndarray of str, shape (n_boundaries,)
         Dominant type on the lower and the upper side.
+    qp_lower, qp_upper : ndarray of shape (n_conditions,)
+        Bounds on the quasi-periodic share per grid point: the share of initial states
+        labelled quasi-periodic with confidence >= 0.9, and the share labelled
+        quasi-periodic or undetermined (an undetermined run may be quasi-periodic).
+    qp_bounds : tuple of float
+        The same bounds over all runs: (lower, upper).
+    sensitivity : ThresholdSensitivity
+        ``qp_bounds`` with each threshold of the decision rules halved and doubled (runs
+        re-decided on their stored evidence); ``sensitivity.table()`` prints it.
+    options : dict
+        The classification options used (``audit`` re-runs with them).
+
+    Methods
+    -------
+    audit(model, n_conditions=10, factor=10, rng=None)
+        Re-run a random sample of conditions ``factor`` times longer: a
+        :class:`CensusAudit` of how many labels hold.
     """
 
     attractors: Attractors
@@ -61,6 +81,18 @@ class Census(Result):
     boundary_axis: np.ndarray
     boundary_from: np.ndarray
     boundary_to: np.ndarray
+    qp_lower: np.ndarray = None
+    qp_upper: np.ndarray = None
+    qp_bounds: tuple = None
+    sensitivity: ThresholdSensitivity = None
+    options: dict = None
+
+    def audit(self, model, *, n_conditions=10, factor=10, rng=None):
+        """Re-run a random sample of ``n_conditions`` conditions ``factor`` times longer and
+        count the labels that hold (:func:`attractorkit.attractors.audit_census`)."""
+        from ._audit import audit_census
+
+        return audit_census(model, self, n_conditions=n_conditions, factor=factor, rng=rng)
 
     def share_of(self, label) -> np.ndarray:
         """Share of ``label`` per grid point, shaped like the grid."""
@@ -83,6 +115,13 @@ class Census(Result):
                 trans = sorted({f"{a}->{b}" for a, b in zip(self.boundary_from[sel],
                                                              self.boundary_to[sel])})
                 lines.append(f"  boundaries along {name}: {int(sel.sum())} ({', '.join(trans)})")
+        if self.qp_bounds is not None:
+            line = (f"  quasi-periodic share: [{self.qp_bounds[0]:.1%}, {self.qp_bounds[1]:.1%}]"
+                    f" (confidence >= {CONFIDENT:g}; + undetermined)")
+            if self.sensitivity is not None:
+                lo, hi = self.sensitivity.range()
+                line += f"; thresholds halved/doubled: within [{lo:.1%}, {hi:.1%}]"
+            lines.append(line)
         return "\n".join(lines)
 
     def plot(self, label=None, *, ax=None):
@@ -152,8 +191,8 @@ def attractor_census(model, input_grid, *, initial_states=None, grid_shape=None,
         Coordinates along each grid axis (default: indices).
     axis_names : sequence of str, optional
     **classify_options
-        Passed to :func:`classify_attractors` (``n_init``, ``n_steps``, ``n_transient``, ``rng``,
-        ``progress``, ...).
+        Passed to :func:`classify_attractors` (``n_init``, ``n_steps``, ``n_transient``,
+        ``thresholds`` (a :class:`ClassifierThresholds` or a dict), ``rng``, ``progress``, ...).
 
     Returns
     -------
@@ -170,7 +209,7 @@ def attractor_census(model, input_grid, *, initial_states=None, grid_shape=None,
     """
     grid = as_float_array("input_grid", input_grid, ndim=2)
     n_cond = grid.shape[0]
-    shape = (n_cond,) if grid_shape is None else tuple(int(s) for s in grid_shape)
+    shape = (n_cond,) if grid_shape is None else as_shape("grid_shape", grid_shape)
     if int(np.prod(shape)) != n_cond or any(s < 1 for s in shape):
         raise ValidationError(
             f"grid_shape: expected positive sizes whose product is n_conditions={n_cond}, "
@@ -179,15 +218,16 @@ def attractor_census(model, input_grid, *, initial_states=None, grid_shape=None,
     if axes is None:
         axes = [np.arange(s, dtype=float) for s in shape]
     else:
-        axes = [as_float_array(f"axes[{k}]", a, ndim=1) for k, a in enumerate(axes)]
+        axes = as_float_arrays("axes", axes, ndim=1)
         if [a.size for a in axes] != list(shape):
             raise ValidationError(f"axes: expected lengths {list(shape)}, received "
                                   f"{[a.size for a in axes]}")
     names = [f"axis {k}" for k in range(len(shape))] if axis_names is None else \
-        [str(a) for a in axis_names]
+        list(as_names("axis_names", axis_names))
     if len(names) != len(shape):
         raise ValidationError(f"axis_names: expected {len(shape)} names, received {len(names)}")
     att = classify_attractors(model, grid, initial_states=initial_states, **classify_options)
+    options = _options(classify_options)
     share = np.stack([(att.label == lab).mean(axis=1) for lab in LABELS], axis=1)
     dominant = np.array(LABELS, dtype="U14")[np.argmax(share, axis=1)]
     ids = att.attractor_id
@@ -200,12 +240,29 @@ def attractor_census(model, input_grid, *, initial_states=None, grid_shape=None,
             basin[c, :counts.size] = counts / ids.shape[1]
             basin[c, counts == 0] = np.nan
     bp, ba, bf, bt = _boundaries(grid, dominant, shape)
+    lower, upper = qp_share_bounds(att.label, att.confidence)
     return Census(
         attractors=att, labels=LABELS, share=share,
         overall={lab: float((att.label == lab).mean()) for lab in LABELS},
         dominant=dominant, n_attractors=att.n_attractors(), basin_shares=basin,
         grid_shape=shape, axes=axes, axis_names=names, boundary_points=bp,
-        boundary_axis=ba, boundary_from=bf, boundary_to=bt)
+        boundary_axis=ba, boundary_from=bf, boundary_to=bt, qp_lower=lower, qp_upper=upper,
+        qp_bounds=(float(lower.mean()), float(upper.mean())),
+        sensitivity=threshold_sensitivity(att, thresholds=options["thresholds"]),
+        options=options)
+
+
+def _options(given) -> dict:
+    """The classification options in effect (given or default), as plain values: what an
+    audit needs to re-run a census (not the initial states, the generator or progress)."""
+    params = inspect.signature(classify_attractors).parameters
+    out = {}
+    for name, p in params.items():
+        if p.kind is not p.KEYWORD_ONLY or name in ("initial_states", "rng", "progress"):
+            continue
+        out[name] = given.get(name, p.default)
+    out["thresholds"] = dataclasses.asdict(as_thresholds(out["thresholds"]))
+    return out
 
 
 def _boundaries(grid, dominant, shape):

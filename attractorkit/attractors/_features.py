@@ -1,18 +1,83 @@
 """Evidence about one recorded orbit: recurrence, stationarity, curve geometry and rotation,
-correlation dimension, spectral lines. Pure numpy/scipy functions used by the classifier.
+correlation dimension, spectral lines. Pure numpy/scipy functions used by the classifier, and
+public as the lower layer of :func:`attractorkit.classify_attractors`.
 
 Each function takes the consecutive points of one orbit (a map's iterates, or the successive
-Poincaré-section points of a flow) and returns plain numbers.
+Poincaré-section points of a flow) and returns a number or a small named result.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import NamedTuple
+
 import numpy as np
-from scipy.linalg import eigh
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import pdist
 
+from .._kernels.neighbours import knn_laplacian, laplacian_low, n_components
+from .._kernels.quantiles import low_quantiles
 from ..core._pca import pca_axes
+
+__all__ = ["CurveTest", "Recurrence", "RationalApproximation", "SpectralLines", "Stationarity",
+           "correlation_dimension", "curve_test", "exact_period", "rational_distance",
+           "return_ratio", "spectral_lines", "stationarity"]
+
+
+class Recurrence(NamedTuple):
+    """Smallest exact period (0 if none) and its recurrence error (else the closest return)."""
+
+    period: int
+    error: float
+
+
+class Stationarity(NamedTuple):
+    """The record's halves compared: spread ratio (second / first), mean shift / spread, and
+    the spread (RMS distance from the mean) of the whole record."""
+
+    spread_ratio: float
+    mean_shift: float
+    spread: float
+
+
+class RationalApproximation(NamedTuple):
+    """The nearest p/q (q <= q_max) to a number, and its distance."""
+
+    distance: float
+    p: int
+    q: int
+
+
+class SpectralLines(NamedTuple):
+    """Share of power in the top 5% of frequency bins, dominant frequency (cycles/sample)."""
+
+    line_fraction: float
+    frequency: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CurveTest:
+    """Result of :func:`curve_test`.
+
+    Attributes
+    ----------
+    ring_cv : float
+        Spread (coefficient of variation) of the eigenmap radius.
+    rotation : float
+        Rotation number in [0, 0.5] (orientation folded).
+    shift_spread : float
+        Circular standard deviation of the rank shifts, in cycles.
+    gap_ratio : float
+        Largest / median angular gap.
+    connected : bool
+        The k-NN graph is connected.
+    """
+
+    ring_cv: float = np.nan
+    rotation: float = np.nan
+    shift_spread: float = np.nan
+    gap_ratio: float = np.nan
+    connected: bool = False
 
 
 def scale_of(X) -> float:
@@ -31,21 +96,59 @@ def last_returns(X, p_max) -> np.ndarray:
     return np.max(np.abs(X[-1] - X[-1 - np.arange(1, p_max + 1)]), axis=1)
 
 
-def exact_period(X, p_max, tol) -> tuple[int, float]:
-    """Smallest p <= p_max with |h_{t+p} - h_t|_inf <= tol over the whole window (0 if none)."""
+def exact_period(X, p_max, tol) -> Recurrence:
+    """Smallest p <= p_max with |h_{t+p} - h_t|_inf <= tol over a window of the record X
+    (n_steps, n) ending at its last state (the window holds max(2 p, 50) returns, or all
+    there are); period 0 if none, with the closest last return as the error.
+
+    A recurrence whose window spans at most 100 tol in every coordinate is not resolved from a
+    point: it is reported as period 1 (a spiral converging within tolerance returns closer
+    after a few steps than after one)."""
     e = last_returns(X, p_max)
     for p in np.flatnonzero(e <= tol) + 1:
         W = X.shape[0] - p
         span = min(W, max(2 * p, 50))
         err = float(np.max(np.abs(X[-span:] - X[-span - p:-p])))
         if err <= tol:
-            return int(p), err
-    return 0, float(e.min()) if e.size else np.inf
+            if p > 1 and float(np.max(np.ptp(X[-span - p:], axis=0))) <= 100 * tol:
+                return Recurrence(1, err)
+            return Recurrence(int(p), err)
+    return Recurrence(0, float(e.min()) if e.size else np.inf)
 
 
-def stationarity(X, *, with_spread=False) -> tuple:
-    """(spread ratio second half / first half, mean shift between halves / spread), and the
-    spread of all of X (:func:`spread_of`) when ``with_spread``.
+def return_ratio(X, p_max, *, n_candidates=3) -> float:
+    """How much the near-returns of the record X shrink along it: for p = 1 and the periods
+    p <= p_max whose last return is among the ``n_candidates`` closest and within 20% of the
+    spread, the distances |h_{t+p} - h_t|_inf are cut into quarters; the result is the
+    smallest ratio last / first quarter median among the periods whose quarter medians
+    strictly decrease (1.0 if none does). Below about 0.7: the record still approaches a fixed
+    point or a cycle; on an attractor the returns are stationary (a quasi-periodic orbit's
+    near-returns, a cycle longer than the candidates)."""
+    spread = spread_of(X)
+    cands = {1}
+    e = last_returns(X, min(p_max, X.shape[0] - 1))
+    if e.size:
+        order = np.argsort(e)[:n_candidates]
+        cands |= {int(j) + 1 for j in order if e[j] <= 0.2 * max(spread, 1e-300)}
+    return min(shrink_ratio(X, p) for p in sorted(cands))
+
+
+def shrink_ratio(X, p) -> float:
+    """Last / first quarter median of the return distances |h_{t+p} - h_t|_inf along the
+    record X when the quarter medians strictly decrease, else 1.0."""
+    if X.shape[0] < p + 8:
+        return 1.0
+    d = np.max(np.abs(X[p:] - X[:-p]), axis=1)
+    q = d.size // 4
+    quarters = [np.median(d[k * q:(k + 1) * q]) for k in range(4)]
+    if all(a > b for a, b in zip(quarters[:-1], quarters[1:])) and quarters[0] > 0:
+        return float(quarters[-1] / quarters[0])
+    return 1.0
+
+
+def stationarity(X) -> Stationarity:
+    """The two halves of the record X (n_steps, n) compared: spread ratio second half / first
+    half, mean shift between halves / spread, and the spread of all of X.
 
     Two passes over X: the halves' means, then their squared deviations; the whole's sum of
     squares is the halves' plus their means' deviations from the overall mean (the same
@@ -62,9 +165,10 @@ def stationarity(X, *, with_spread=False) -> tuple:
         m = (h * ma + (n - h) * mb) / n
         ss = ssa + ssb + h * _sum_sq(ma - m) + (n - h) * _sum_sq(mb - m)
         sa, sb, s = np.sqrt(ssa / h), np.sqrt(ssb / (n - h)), float(np.sqrt(ss / n))
-    out = (1.0, 0.0) if s == 0 else (float(sb / sa) if sa > 0 else np.inf,
-                                     float(np.linalg.norm(ma - mb) / s))
-    return out + (s,) if with_spread else out
+    if s == 0:
+        return Stationarity(1.0, 0.0, 0.0)
+    return Stationarity(float(sb / sa) if sa > 0 else np.inf,
+                        float(np.linalg.norm(ma - mb) / s), float(s))
 
 
 def _sum_sq(D):
@@ -83,126 +187,86 @@ def _reduce(P, k=10, axes=None):
     return C @ np.ascontiguousarray(V[:keep].T)
 
 
-def knn_laplacian(nb):
-    """Normalised Laplacian ``L = I - Dm A Dm`` (CSC) of the symmetrised k-NN graph, and
-    ``Dm = 1 / sqrt(degree)``.
-
-    ``nb`` (N, k+1) are each point's neighbour indices, nearest first; column 0 (the point
-    itself) is skipped. A is the 0/1 matrix with A[i, j] = 1 when j is among i's k neighbours
-    or i among j's. L is built from the edge list (no dense N x N matrix) with the entries,
-    order and index type the dense construction ``I - Dm[:, None] * A * Dm[None, :]`` converted
-    to CSC would have: the eigensolvers see the same matrix."""
-    import scipy.sparse as sp
-
-    N, kk = nb.shape
-    src = np.repeat(np.arange(N, dtype=np.int64), kk - 1)
-    dst = nb[:, 1:].astype(np.int64).ravel()
-    # CSC order is column-major: key = column * N + row; both directions, duplicates merged
-    key = np.unique(np.concatenate([dst * N + src, src * N + dst]))
-    col, row = np.divmod(key, N)
-    deg = np.bincount(col, minlength=N).astype(float)  # A symmetric: row sums = column sums
-    Dm = 1.0 / np.sqrt(deg)
-    m = Dm[row] * Dm[col]  # (Dm_i * A_ij) * Dm_j with A_ij = 1
-    off = row != col  # a self-loop (duplicate points) sits on the diagonal: 1 - m there
-    diag = np.arange(N, dtype=np.int64)
-    dval = np.ones(N)
-    dval[row[~off]] -= m[~off]
-    key = np.concatenate([key[off], diag * N + diag])
-    val = np.concatenate([-m[off], dval])
-    order = np.argsort(key, kind="stable")
-    key, val = key[order], val[order]
-    indptr = np.searchsorted(key, np.arange(N + 1, dtype=np.int64) * N).astype(np.int32)
-    L = sp.csc_matrix((val, (key % N).astype(np.int32), indptr), shape=(N, N))
-    L.has_sorted_indices = True
-    return L, Dm
-
-
-class _ShiftInvert:
-    """``x -> (L - sigma I)^-1 x`` by a sparse LU, as ARPACK's shift-invert mode would build it
-    (the same CSC matrix, the same factorisation), without the generic operator layers."""
-
-    def __init__(self, L, sigma):
-        from scipy.sparse.linalg import splu
-
-        M = L.copy()  # canonical CSC with every diagonal entry stored (knn_laplacian)
-        col = np.repeat(np.arange(L.shape[0]), np.diff(L.indptr))
-        diag = L.indices == col
-        M.data[diag] = L.data[diag] - sigma  # what L - sigma * eye(N) stores
-        self.lu = splu(M)
-        self.shape, self.dtype = L.shape, L.dtype
-
-    def matvec(self, x):
-        return self.lu.solve(x)
-
-
-def _laplacian_low(L, dense):
-    """The 3 smallest eigenpairs of the normalised Laplacian L (see :func:`knn_laplacian`):
-    sparse shift-invert Lanczos (ARPACK; the graph has about k N non-zeros, 3-4x faster than a
-    dense solver at N = 400), the dense solver when ``dense`` or if ARPACK does not converge."""
-    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
-
-    N = L.shape[0]
-    if not dense:
-        v0 = np.random.default_rng(0).standard_normal(N)  # fixed start: reproducible
-        try:
-            w, V = eigsh(L, k=3, sigma=-1e-3, which="LM", v0=v0,
-                         OPinv=_ShiftInvert(L, -1e-3))
-            order = np.argsort(w)
-            return w[order], V[:, order]
-        except (ArpackNoConvergence, RuntimeError):
-            pass
-    return eigh(L.toarray(), subset_by_index=[0, 2])
-
-
-def curve_test(P, *, n_max=400, k=6, dense=False, axes=None) -> dict:
+def curve_test(P, *, n_max=400, k=6, dense=False, axes=None) -> CurveTest:
     """Is the ordered point sequence P a rotation on one closed curve?
 
-    The points (a contiguous block of at most ``n_max``) are ordered around the curve by the
-    angle of their first two non-trivial Laplacian-eigenmap coordinates of the k-NN graph
+    The points (the last contiguous block of at most ``n_max``) are ordered around the curve by
+    the angle of their first two non-trivial Laplacian-eigenmap coordinates of the k-NN graph
     (which, for a sampled closed curve, are the cosine and sine of the position along it,
     however the curve is embedded). If P is the orbit of a circle homeomorphism, the rank of
     each point in that cyclic order advances by a constant fraction ``rho`` (the rotation number;
     the empirical distribution function conjugates the dynamics to a rigid rotation), so the
     spread of the rank shifts measures how well "rotation on a closed curve" describes P.
-    ``dense=True`` uses the dense eigensolver (the reference for the sparse default).
-    ``axes``: principal axes (V, var) of all of P (see :func:`pca_axes`) for the
-    10-dimensional reduction, instead of those of the block.
 
-    Returns keys: ``ring_cv`` (spread of the eigenmap radius), ``rotation`` (in [0, 0.5],
-    orientation folded), ``shift_spread`` (circular std of rank shifts, cycles), ``gap_ratio``
-    (largest / median angular gap), ``connected``.
+    The orbit of a rotation close to p/q comes in tight groups whose sizes depend on the number
+    of points (the three-gap theorem), and the k-NN graph of a short block may fall apart into
+    them, or the block may leave a gap on its curve (an orbit that has not yet filled it): then
+    2k neighbours are tried, then longer blocks (400, 1600, then ``n_max`` points; the first
+    whose graph is connected and that is not a gapped curve is used, so a set that is clearly
+    no curve costs one 400-point test). A set whose graph stays in several pieces is no closed
+    curve. ``dense=True`` uses the dense eigensolver (the reference for the
+    sparse default). ``axes``: principal axes (V, var) of all of P (see
+    :func:`attractorkit.core.pca_axes`) for the 10-dimensional reduction, instead of those of
+    the block. Fewer than 20 points, or no connected graph: NaNs, not connected.
+
+    Returns
+    -------
+    CurveTest
     """
-    out = {"ring_cv": np.nan, "rotation": np.nan, "shift_spread": np.nan, "gap_ratio": np.nan,
-           "connected": False}
-    P = P[-n_max:]
+    N = P.shape[0]
+    sizes = sorted({min(s, n_max, N) for s in (400, 1600, n_max)})
+    ct = None
+    for size in sizes:
+        ct = _curve_block(P[-size:], k, dense, axes) or ct
+        if ct is not None and not _gapped_curve(ct):
+            return ct
+    return ct if ct is not None else CurveTest()
+
+
+def _gapped_curve(ct) -> bool:
+    """A rotation on a curve (small radius spread and rank-shift spread) that leaves a gap:
+    more points may close it."""
+    return ct.ring_cv < 0.25 and ct.shift_spread < 0.02 and ct.gap_ratio >= 30
+
+
+def _curve_block(P, k, dense, axes):
+    """:func:`curve_test` on the block P, or None when its neighbour graph is in pieces."""
     N = P.shape[0]
     if N < 20:
-        return out
+        return CurveTest()
     Y = _reduce(P, 10, axes)
-    kk = min(k + 1, N)
-    _, nb = cKDTree(Y).query(Y, k=kk)
+    tree = cKDTree(Y)
+    for kk in (k, 2 * k):
+        _, nb = tree.query(Y, k=min(kk + 1, N))
+        if n_components(nb) == 1:
+            break
+    else:
+        return None
     L, Dm = knn_laplacian(nb)
-    w, V = _laplacian_low(L, dense)
-    out["connected"] = bool(w[1] > 1e-9)
+    low = laplacian_low(L, dense=dense, maxiter=500, dense_max=1500)
+    if low is None:
+        return None
+    w, V = low
+    connected = bool(w[1] > 1e-9)
     U = V[:, 1:3] * Dm[:, None]
     r = np.hypot(U[:, 0], U[:, 1])
-    out["ring_cv"] = float(r.std() / r.mean()) if r.mean() > 0 else np.inf
+    ring_cv = float(r.std() / r.mean()) if r.mean() > 0 else np.inf
     ang = np.arctan2(U[:, 1], U[:, 0])
     order = np.argsort(ang)
     srt = ang[order]
     gaps = np.diff(np.r_[srt, srt[0] + 2 * np.pi])
-    out["gap_ratio"] = float(gaps.max() / max(np.median(gaps), 1e-300))
+    gap_ratio = float(gaps.max() / max(np.median(gaps), 1e-300))
     rank = np.empty(N)
     rank[order] = np.arange(N)
     z = np.exp(2j * np.pi * np.mod(np.diff(rank) / N, 1.0))
     R = abs(z.mean())
-    out["shift_spread"] = float(np.sqrt(max(-2.0 * np.log(max(R, 1e-300)), 0.0)) / (2 * np.pi))
+    shift_spread = float(np.sqrt(max(-2.0 * np.log(max(R, 1e-300)), 0.0)) / (2 * np.pi))
     rho = float(np.mod(np.angle(z.mean()) / (2 * np.pi), 1.0))
-    out["rotation"] = min(rho, 1.0 - rho)
-    return out
+    return CurveTest(ring_cv=ring_cv, rotation=min(rho, 1.0 - rho), shift_spread=shift_spread,
+                     gap_ratio=gap_ratio, connected=connected)
 
 
-def rational_distance(rho, q_max=50) -> tuple[float, int, int]:
+def rational_distance(rho, q_max=50) -> RationalApproximation:
     """Distance of rho to the nearest p/q with q <= q_max, and that (p, q)."""
     best = (np.inf, 0, 1)
     for q in range(1, q_max + 1):
@@ -210,39 +274,7 @@ def rational_distance(rho, q_max=50) -> tuple[float, int, int]:
         dist = abs(rho - p / q)
         if dist < best[0] - 1e-15:
             best = (dist, int(p), q)
-    return best
-
-
-def low_quantiles(D, qs, *, margin=0.03):
-    """``np.quantile(D, qs)`` (linear interpolation, the same numbers) for small quantiles
-    ``qs`` of a large 1-D float array without NaNs, and the elements of D <= the largest of
-    them (unordered).
-
-    Instead of a selection over all of D: a threshold above the largest requested quantile
-    (from a strided sample, ``margin`` higher) keeps a small candidate set; when it holds at
-    least the ranks needed, those ranks of D are those of the candidates (every smaller element
-    is a candidate), else the whole array is the candidate set."""
-    D = np.asarray(D, dtype=float)
-    n = D.size
-    qs = np.asarray(qs, dtype=float)
-    v = (n - 1) * qs  # numpy's virtual indices, previous and next ranks, and weights
-    prev = np.floor(v).astype(np.intp)
-    nxt = np.minimum(prev + 1, n - 1)
-    gamma = v - np.floor(v)
-    need = int(nxt.max()) + 1
-    S = D
-    if n > 4000:
-        sample = D[:: n // 2000]
-        j = min(sample.size - 1, int(np.ceil((qs.max() + margin) * sample.size)))
-        t = np.partition(sample, j)[j]
-        cand = D[D <= t]
-        if cand.size >= need:
-            S = cand
-    S = np.partition(S, np.unique(np.r_[prev, nxt]))
-    a, b = S[prev], S[nxt]
-    diff = b - a
-    out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
-    return out, S[S <= out.max()]
+    return RationalApproximation(*best)
 
 
 def correlation_dimension(P, *, n_max=400, rng=None, axes=None) -> float:
@@ -267,7 +299,7 @@ def correlation_dimension(P, *, n_max=400, rng=None, axes=None) -> float:
     return float(np.polyfit(np.log(r), np.log(C), 1)[0])
 
 
-def spectral_lines(seq) -> tuple[float, float]:
+def spectral_lines(seq) -> SpectralLines:
     """(line fraction, dominant frequency in cycles per sample) of a scalar sequence.
 
     Line fraction: share of the (Hann-windowed, mean-removed) power in the top 5% of frequency
@@ -276,13 +308,13 @@ def spectral_lines(seq) -> tuple[float, float]:
     """
     x = np.asarray(seq, dtype=float)
     if x.size < 16:
-        return np.nan, np.nan
+        return SpectralLines(np.nan, np.nan)
     x = x - x.mean()
     P = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
     P = P[1:]
     tot = P.sum()
     if tot <= 0:
-        return 1.0, 0.0
+        return SpectralLines(1.0, 0.0)
     k = max(3, int(0.05 * P.size))
     frac = float(np.sort(P)[-k:].sum() / tot)
     i = int(np.argmax(P))
@@ -292,7 +324,7 @@ def spectral_lines(seq) -> tuple[float, float]:
         den = a - 2 * b + c
         if den < 0:
             f += 0.5 * (a - c) / den / x.size
-    return frac, float(f)
+    return SpectralLines(frac, float(f))
 
 
 def pc1_series(X, axes=None) -> np.ndarray:
@@ -300,11 +332,3 @@ def pc1_series(X, axes=None) -> np.ndarray:
     :func:`pca_axes` of X, if already computed)."""
     C = X - X.mean(0)
     return C @ (pca_axes(C, 1) if axes is None else axes)[0][0]
-
-
-def set_overlap(A, B, eps) -> float:
-    """Fraction of A's points with a point of B within eps, and vice versa (the smaller)."""
-    ta, tb = cKDTree(A), cKDTree(B)
-    fa = np.mean(tb.query(A, k=1, distance_upper_bound=eps)[0] <= eps)
-    fb = np.mean(ta.query(B, k=1, distance_upper_bound=eps)[0] <= eps)
-    return float(min(fa, fb))

@@ -94,7 +94,8 @@ def _check_members(model) -> tuple[int, int]:
         _fail(f"time must be 'discrete' or 'continuous', found {model.time!r}")
     dt = model.dt
     if model.time == "continuous":
-        if dt is None or not np.isfinite(dt) or dt <= 0:
+        if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(dt) or dt <= 0:
             _fail(f"a flow (time='continuous') needs a finite dt > 0, found {dt!r}")
     elif dt is not None:
         _fail(f"a map (time='discrete') must have dt None, found {dt!r}")

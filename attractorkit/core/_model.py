@@ -9,7 +9,13 @@ import numpy as np
 
 from .._kernels import cells as _cells
 from ._errors import ValidationError
-from ._validation import as_float_array, as_input_batch, as_state_batch, check_choice
+from ._validation import (
+    as_float_array,
+    as_input_batch,
+    as_state_batch,
+    check_choice,
+    check_positive,
+)
 
 __all__ = ["Model", "KernelSpec", "KernelModel", "is_model"]
 
@@ -42,6 +48,10 @@ class Model(Protocol):
     ``kernel: KernelSpec | None`` (optional)
         A plain description of a standard cell that numba kernels run without calling back
         into Python; leave it out (or ``None``) for anything else.
+    ``newton_solve(H0, X, *, period, tol, max_iter, max_norm)`` (optional)
+        The package's Newton / Levenberg-Marquardt fixed-point solver run in the model's own
+        framework (``JaxModel`` compiles it in JAX); returns (points, q, residual, iterations,
+        status codes). :func:`attractorkit.fixed_points.newton_solve` uses it when present.
 
     Stability follows ``time``: a map is stable when every ``|lambda| < 1``, a flow when every
     ``Re lambda < 0``. Check an implementation with :func:`attractorkit.check_model`.
@@ -125,7 +135,7 @@ class KernelSpec:
             )
         bh = as_float_array("bh", self.bh, shape=(L, GH))
         bx = as_float_array("bx", self.bx, shape=(L, GH))
-        alpha = float(self.alpha)
+        alpha = check_positive("alpha", self.alpha)
         if not np.isfinite(alpha) or alpha <= 0 or (self.time == "discrete" and alpha > 1):
             raise ValidationError(
                 f"alpha: expected 0 < alpha <= 1 for maps (alpha > 0 for flows), received "

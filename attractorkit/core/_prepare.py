@@ -12,13 +12,19 @@ import numpy as np
 
 from ._errors import ModelTypeError, ValidationError
 from ._model import KernelSpec, is_model
-from ._validation import as_float_array
+from ._validation import as_float_array, check_model_outputs
 
 __all__ = ["check_model_arg", "prepare_inputs", "as_conditions", "prepare_states", "kernel_spec"]
 
 
-def check_model_arg(model):
-    """The model, after checking it implements the protocol; returns (is_flow, dt)."""
+def check_model_arg(model, *, probe: bool = True):
+    """The model, after checking it implements the protocol; returns (is_flow, dt).
+
+    ``probe`` also calls step / jacobian / input_jacobian once on two ordinary states to check the
+    shapes they return (one-call analyses); the lower-layer functions that run in loops
+    (:func:`attractorkit.dynamics.advance`, :func:`~attractorkit.dynamics.evaluate`) skip it
+    and check each output as it comes.
+    """
     if not is_model(model):
         raise ModelTypeError(
             "model: expected an object implementing attractorkit.Model (n_state, n_input, time, "
@@ -31,9 +37,12 @@ def check_model_arg(model):
     dt = None
     if flow:
         dt = model.dt
-        if dt is None or not np.isfinite(float(dt)) or float(dt) <= 0:
+        if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(float(dt)) or float(dt) <= 0:
             raise ValidationError(f"model.dt: a flow needs a finite step dt > 0, received {dt!r}")
         dt = float(dt)
+    if probe:
+        check_model_outputs(model)  # sizes >= 1 and the shapes step/jacobian return
     return flow, dt
 
 

@@ -19,12 +19,10 @@ For implementers::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -32,23 +30,34 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _archive, _files
 from ._errors import ResultFileError, ValidationError
+from ._validation import check_int
 
-__all__ = ["Result", "SCHEMA_VERSION", "results_equal", "atomic_path"]
+__all__ = ["Result", "SCHEMA_VERSION", "results_equal"]
 
 SCHEMA_VERSION = 1
 _FORMAT = "attractorkit-result"
 _REGISTRY: dict[str, type[Result]] = {}
+_REPR_LINES, _REPR_WIDTH, _REPR_CHARS = 8, 200, 520
 
 
 class Result:
     """Mixin for frozen-dataclass results: ``summary()``, ``save()``, ``load()``."""
 
     schema_version: ClassVar[int] = SCHEMA_VERSION
+    #: Optional schema of the array fields, checked on save and (from the headers, before
+    #: reading) on load: field -> dims, each an int, a name bound across the fields (``"n"``)
+    #: or None for any size. Example: ``{"points": ("n", "n_state"), "q": ("n",)}``.
+    array_shapes: ClassVar[dict[str, tuple]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
+        if "__repr__" not in cls.__dict__:
+            # @dataclass adds a __repr__ that dumps every array unless the class already has
+            # one: give it the short one (a subclass's own __repr__ is kept)
+            cls.__repr__ = Result.__repr__
 
     # -- presentation -------------------------------------------------------------------------
     def summary(self) -> str:
@@ -65,65 +74,98 @@ class Result:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return self.summary()
+        """The first lines of :meth:`summary` (at most 8 lines, 600 characters): never an
+        array dump, whatever the sizes."""
+        try:
+            text = self.summary()
+        except Exception:  # noqa: BLE001 - a repr must not raise
+            text = Result.summary(self)
+        lines = [line if len(line) <= _REPR_WIDTH else line[:_REPR_WIDTH - 3] + "..."
+                 for line in str(text).splitlines()]
+        kept: list[str] = []
+        for line in lines:
+            if len(kept) == _REPR_LINES or sum(map(len, kept)) + len(line) > _REPR_CHARS:
+                break
+            kept.append(line)
+        if len(kept) < len(lines):
+            kept.append(f"  ... {len(lines) - len(kept)} more line(s): .summary()")
+        return "\n".join(kept)
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write this result to ``path`` (a single file; ``.npz`` is appended if missing).
 
-        The file is written to a temporary name first and renamed, so a crash never leaves a
-        half-written result under the final name. Returns the path written.
+        The file is written through the safe writer (:func:`attractorkit.core.atomic_path`): to a
+        temporary name first and then renamed, so a crash never leaves a half-written result
+        under the final name, and a symbolic link at ``path`` is replaced, never written
+        through. Missing parent directories are created. Returns the path written.
         """
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        directory, name = _split_path(path)
         arrays: dict[str, np.ndarray] = {}
         meta = {
             "format": _FORMAT,
             "schema_version": self.schema_version,
             "root": _encode(self, "", arrays),
         }
-        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        with _files.atomic_path(directory, name) as tmp, \
+                zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("meta.json", json.dumps(meta, indent=1, allow_nan=True))
             for key, arr in arrays.items():
                 buf = io.BytesIO()
                 np.lib.format.write_array(buf, arr, allow_pickle=False)
                 zf.writestr(key + ".npy", buf.getvalue())
-        return path
+        return directory / name
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, *, max_bytes=None):
         """Read a result written by :meth:`save`.
+
+        Nothing is decompressed before it is checked: the sizes declared in the archive and the
+        shapes declared in each ``.npy`` header are read first and checked against the class's
+        fields (an ``ndarray`` field must hold an array; ``shapes`` when the class declares
+        them), against each other (a header's shape must account for its member's size) and
+        against a ceiling on the bytes the arrays would occupy.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file (``.npz`` is appended when the name without it does not exist).
+        max_bytes : int, optional
+            The ceiling on the loaded arrays' total size. Default: the memory budget
+            (:func:`attractorkit.core.memory_budget`), and at most ``max(256 MiB, 100 x the
+            file's size)``, so that a small file cannot inflate to gigabytes (an archive
+            bomb). Pass a larger value to load a legitimately very compressible large result.
 
         Raises
         ------
         ResultFileError
-            If the file is missing, truncated, corrupted, of another class or of an unknown
-            schema version.
+            If the file is missing, truncated, corrupted, of another class, of an unknown
+            schema version, inconsistent with its class, or larger than the ceiling once
+            decompressed.
         """
+        if max_bytes is not None:
+            check_int("max_bytes", max_bytes, minimum=0)
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path: expected a file path (str or os.PathLike), received "
+                                  f"{type(path).__name__}")
         path = Path(path)
-        if not path.exists() and path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
-        if not path.is_file():
+        try:
+            if not path.exists() and path.suffix != ".npz" and path.name:
+                path = path.with_name(path.name + ".npz")
+            found = path.is_file()
+        except (ValueError, OSError) as exc:  # a NUL in the name, a name too long...
+            raise ResultFileError(f"path: cannot read {str(path)!r} ({exc})") from None
+        if not found:
             raise ResultFileError(f"path: no result file at {str(path)!r}")
         try:
             with zipfile.ZipFile(path) as zf:
-                meta = json.loads(zf.read("meta.json"))
-                if meta.get("format") != _FORMAT:
-                    raise ResultFileError(f"{path}: not an attractorkit result file")
-                version = meta.get("schema_version")
-                if not isinstance(version, int) or version > SCHEMA_VERSION:
-                    raise ResultFileError(
-                        f"{path}: schema version {version!r} is not supported by this "
-                        f"attractorkit (supports <= {SCHEMA_VERSION}); upgrade attractorkit"
-                    )
+                meta = _archive.read_meta(zf, path, _FORMAT, SCHEMA_VERSION)
+                total = _archive.plan(meta["root"], zf, cls, path, _lookup)
+                _archive.check_ceiling(total, path, max_bytes)
 
                 def read(key: str) -> np.ndarray:
                     with zf.open(key + ".npy") as fh:
-                        return np.lib.format.read_array(
-                            io.BytesIO(fh.read()), allow_pickle=False
-                        )
+                        return np.lib.format.read_array(fh, allow_pickle=False)
 
                 obj = _decode(meta["root"], read)
         except ResultFileError:
@@ -131,6 +173,7 @@ class Result:
         except (
             zipfile.BadZipFile, zlib.error, KeyError, ValueError, EOFError, OSError, TypeError,
             NotImplementedError, RuntimeError,  # a damaged header: unknown method, "encrypted"
+            AttributeError, IndexError, ArithmeticError,  # fields a class cannot be built from
         ) as exc:
             raise ResultFileError(
                 f"{path}: the result file is truncated or corrupted ({type(exc).__name__}: {exc})"
@@ -143,26 +186,20 @@ class Result:
         return obj
 
 
-@contextlib.contextmanager
-def atomic_path(path, *, mode: int = 0o644):
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
-
-    A crash or an exception never leaves a half-written file under the final name (the
-    temporary file is removed). The file gets permissions ``mode`` (mkstemp's 0600 would hide
-    results and reports from the other users of a shared machine).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+def _split_path(path) -> tuple[Path, str]:
+    """``path`` -> (its resolved, created parent directory, its final component + ``.npz``)."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise ValidationError(
+            f"path: expected a file path (str or os.PathLike), received {type(path).__name__}"
+        )
+    p = Path(os.fspath(path)).expanduser()
+    name = p.name
+    if name in ("", ".", ".."):
+        raise ValidationError(f"path: expected a path ending in a file name, received {path!r}")
+    if not name.endswith(".npz"):
+        name += ".npz"
+    directory = _files.output_dir(p.parent, argument="path")
+    return directory, _files.check_name(name, what="path")
 
 
 # -- encoding --------------------------------------------------------------------------------
@@ -170,6 +207,11 @@ def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, Result):
         if not dataclasses.is_dataclass(value):
             raise ValidationError(f"{type(value).__name__} must be a dataclass to be saved")
+        problem = _archive.shape_problem(type(value), {
+            f.name: getattr(value, f.name).shape for f in dataclasses.fields(value)
+            if isinstance(getattr(value, f.name), np.ndarray)})
+        if problem:
+            raise ValidationError(f"cannot save: {problem}")
         return {
             "__result__": type(value).__name__,
             "fields": {
@@ -220,16 +262,22 @@ def _decode(node: Any, read) -> Any:
     if "__dict__" in node:
         return {k: _decode(v, read) for k, v in node["__dict__"].items()}
     if "__result__" in node:
-        name = node["__result__"]
-        if name not in _REGISTRY:
-            _import_all_results()
-        if name not in _REGISTRY:
-            raise ResultFileError(f"unknown result class {name!r} in file")
-        cls = _REGISTRY[name]
+        cls = _lookup(node["__result__"])
         fields = {k: _decode(v, read) for k, v in node["fields"].items()}
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in fields.items() if k in known})
     raise ResultFileError(f"unrecognised entry in result metadata: {sorted(node)[:5]}")
+
+
+def _lookup(name) -> type[Result]:
+    """The registered result class called ``name`` (importing the public API if needed)."""
+    if not isinstance(name, str):
+        raise ResultFileError(f"unknown result class {name!r} in file")
+    if name not in _REGISTRY:
+        _import_all_results()
+    if name not in _REGISTRY:
+        raise ResultFileError(f"unknown result class {name!r} in file")
+    return _REGISTRY[name]
 
 
 def _import_all_results() -> None:

@@ -1,29 +1,47 @@
-"""Shared machinery of the dynamics analyses: argument preparation and the rollout / Lyapunov
-engines that dispatch to the numba kernels (kernel models) or to batched numpy (any model).
+"""The one dynamics engine: rollouts (maps iterated, flows by RK4) and Lyapunov QR for every
+analysis, dispatched to the numba kernels (models with a KernelSpec) or to batched numpy (any
+model, :mod:`._numpy_engine`).
 
-Nothing here is public; :mod:`._simulate`, :mod:`._lyapunov`, :mod:`._classify` and
-:mod:`._census` validate through these helpers and run through these engines.
+:func:`advance` is the public lower layer (a batch of states, a few steps, optionally every
+state recorded). :func:`rollout` and :func:`lyapunov` are the engine's internal entry points,
+shared by :mod:`._simulate`, :mod:`._lyapunov` and the attractor classification.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from .._kernels import cells as _cells
-from .._kernels import dynamics as _dyn
+from .._kernels import rollout as _rk
+from .._kernels import tangent as _tk
+from .._kernels.activations import ACTIVATION_CODES
+from .._kernels.memory import kernel_array, workspace
+from .._kernels.parallel import n_blocks, run_blocks
+from .._kernels.threads import single_blas_thread
 from ..core._errors import ValidationError
-from ..core._prepare import kernel_spec
+from ..core._prepare import check_model_arg, kernel_spec
+from ..core._validation import as_float_array, as_input_batch, check_int, check_positive
+from ._numpy_engine import numpy_lyapunov, numpy_rollout
+
+__all__ = ["advance", "rollout", "lyapunov", "random_frames", "window_steps", "records",
+           "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = 1e6
 REGION_EVERY = 10    # steps between region tests of ReLU runs (see rollout)
 REGION_TOL = 0.1     # pre-activation deviation / distance to the switching threshold
+MIN_BLOCK_ROWS = 32  # rows per block of the batched vanilla kernels
 
 
 def blas_path(spec) -> bool:
     """Single-layer vanilla map: the batched one-GEMM-per-step kernels apply."""
     return (spec is not None and spec.cell == "vanilla" and spec.time == "discrete"
             and spec.n_layers == 1)
+
+
+def region_applies(spec, varying) -> bool:
+    """ReLU map without leak under constant inputs: piecewise linear with h' = D (W h + c) in
+    each activation region, so a run's region fixed point is one linear solve."""
+    return (blas_path(spec) and not varying and spec.activation == "relu"
+            and float(spec.alpha) == 1.0)
 
 
 def _blas_operands(spec, X, varying):
@@ -36,42 +54,20 @@ def _blas_operands(spec, X, varying):
         C = np.ascontiguousarray(np.broadcast_to(bias, (X.shape[0], bias.size)))
     else:
         C = np.ascontiguousarray(bias + X[:, 0, :] @ Wx.T)
-    return WhT, Wx, C
+    return WhT, Wx, kernel_array(C)
 
 
-def n_blocks(B, min_rows=32):
-    """Row blocks for the batched kernels: one per numba thread, each >= min_rows rows."""
-    import numba
-
-    return int(max(1, min(numba.get_num_threads(), B // min_rows)))
-
-
-def workspace(size):
-    """An uninitialised float64 array of ``size`` elements for large record buffers, backed by
-    anonymous memory with transparent huge pages declined where the platform allows.
-
-    numpy asks for huge pages on large arrays; under the common ``madvise`` THP mode a first
-    touch then zeroes (and may compact) 2 MB at a time, which on the 2-core test machine costs
-    about 1.2-2 ms per MB against 0.4 ms per MB with ordinary pages: for the census' records
-    (300 MB) that was 0.3 s of a 5 s run. Pages are only faulted in when written."""
-    import mmap
-
-    nbytes = max(int(size), 1) * 8
-    advice = getattr(mmap, "MADV_NOHUGEPAGE", None)
-    if advice is None or nbytes < 2**22:
-        return np.empty(int(size))
-    buf = mmap.mmap(-1, nbytes)
-    try:
-        buf.madvise(advice)
-    except OSError:  # kernels without THP support: ordinary pages anyway
-        pass
-    return np.frombuffer(buf, dtype=np.float64, count=int(size))
+def _cell_args(spec):
+    """The KernelSpec's leading kernel arguments, in the one layout the kernels compile for."""
+    cell, act, alpha, Wh, Wx, bh, bx = spec.args  # cell: an enum, typed by cell family
+    return (cell, int(act), float(alpha), kernel_array(Wh), kernel_array(Wx),
+            kernel_array(bh), kernel_array(bx))
 
 
 def records(out, B, n_rec, n):
-    """``out`` checked as a (B, n_rec, n) float64 C-contiguous workspace, or a new array."""
+    """``out`` checked as a (B, n_rec, n) float64 C-contiguous workspace, or a new one."""
     if out is None:
-        return np.empty((B, n_rec, n))
+        return workspace(B * n_rec * n).reshape(B, n_rec, n)
     if out.shape != (B, n_rec, n) or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(f"out: expected a C-contiguous float64 array of shape {(B, n_rec, n)}, "
                          f"received {out.dtype} {out.shape}")
@@ -79,13 +75,6 @@ def records(out, B, n_rec, n):
 
 
 # -- rollout ------------------------------------------------------------------------------------
-def region_applies(spec, varying) -> bool:
-    """ReLU map without leak under constant inputs: piecewise linear with h' = D (W h + c) in
-    each activation region, so a run's region fixed point is one linear solve."""
-    return (blas_path(spec) and not varying and spec.activation == "relu"
-            and float(spec.alpha) == 1.0)
-
-
 def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *, flow, dt,
             varying, settle_tol=0.0, check_every=50, by_region=None, out=None):
     """Advance H (B, n) in place.
@@ -102,74 +91,101 @@ def rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, n_rec, *
     out = records(out, B, n_rec, n)  # every record is written, except after a divergence
     div = np.full(B, -1, dtype=np.int64)
     settled = np.full(B, -1, dtype=np.int64)
-    cidx = np.ascontiguousarray(cidx, dtype=np.int64)
+    cidx = kernel_array(cidx, np.int64)
     spec = kernel_spec(model)
+    if spec is not None:
+        Hk, Xk = kernel_array(H), kernel_array(X)
     if blas_path(spec):
-        WhT, Wx, C = _blas_operands(spec, X, varying)
-        act = _cells.ACTIVATION_CODES[spec.activation]
-        every = REGION_EVERY if settle_tol > 0 and region_applies(spec, varying) else 0
+        WhT, Wx, C = _blas_operands(spec, Xk, varying)
+        act = ACTIVATION_CODES[spec.activation]
+        region = REGION_EVERY if settle_tol > 0 and region_applies(spec, varying) else None
         flags = np.zeros(B, dtype=np.bool_)
-        nb = n_blocks(B)
+        nb = n_blocks(B, min_rows=MIN_BLOCK_ROWS)
         # blocks of alternating conditions: runs that settle late cluster in neighbouring
         # conditions, and a block holding all of them would leave the other threads idle
         order = np.argsort(cidx % nb, kind="stable") if nb > 1 and settle_tol > 0 else \
             np.arange(B)
-        with threadpool_limits(1, user_api="blas"):
-            _dyn.vanilla_rollout(act, spec.alpha, WhT, Wx, C, X, cidx, H, order, n_transient,
-                                 n_steps, stride, threshold, out, div, nb, float(settle_tol),
-                                 int(check_every), settled, every, REGION_TOL, flags)
+        with single_blas_thread():
+            run_blocks(_rk.vanilla_rollout_rows, nb, act, float(spec.alpha), WhT, Wx, C, Xk,
+                       cidx, Hk, order, int(n_transient), int(n_steps), int(stride),
+                       float(threshold), out, div, float(settle_tol), int(check_every),
+                       settled, region, REGION_TOL, flags)
         if by_region is not None:
             by_region[:] = flags
     elif spec is not None:
-        _dyn.rollout(*spec.args, flow, dt or 0.0, H, X, cidx, n_transient, n_steps, stride,
-                     threshold, out, div)
+        run_blocks(_rk.rollout_rows, n_blocks(B), *_cell_args(spec), bool(flow),
+                   float(dt or 0.0), Hk, Xk, cidx, int(n_transient), int(n_steps), int(stride),
+                   float(threshold), out, div)
     else:
-        _numpy_rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, out, div,
-                       flow, dt)
+        numpy_rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, out, div,
+                      flow, dt)
+    if spec is not None and Hk is not H:
+        H[...] = Hk
     for b in np.flatnonzero(div >= 0):  # records at or after the divergence: NaN
         k0 = max(0, -(-(int(div[b]) - n_transient) // stride) - 1)
         out[b, k0:] = np.nan
     return out, div, settled
 
 
-def _field(model, h, x):
-    out = np.asarray(model.step(h, x), dtype=float)
-    if out.shape != h.shape:
-        raise ValidationError(
-            f"model.step: expected output of shape {h.shape}, received {out.shape}"
-        )
-    return out
+def advance(model, states, inputs=None, n_steps=1, *, record=False,
+            divergence_threshold=DEFAULT_THRESHOLD) -> np.ndarray:
+    """Advance a batch of states: a map is iterated, a flow takes RK4 steps of ``model.dt``.
 
+    The lower layer under :func:`simulate`, for loops that prepare their own batches (seeds of
+    a fixed-point search, orbits of a candidate cycle): no conditions, no transient, one input
+    row per state. Kernel models run in numba, other models batched through ``model.step``.
 
-def numpy_advance(model, h, x, flow, dt):
-    if not flow:
-        return _field(model, h, x)
-    k1 = _field(model, h, x)
-    k2 = _field(model, h + 0.5 * dt * k1, x)
-    k3 = _field(model, h + 0.5 * dt * k2, x)
-    k4 = _field(model, h + dt * k3, x)
-    return h + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    Parameters
+    ----------
+    model : Model
+    states : array_like of shape (n_state,) or (B, n_state)
+        Rows with a non-finite entry are left out (their results are NaN).
+    inputs : array_like of shape (n_input,) or (B, n_input), or None for models without inputs
+        Constant over the steps; one row per state, or one for all.
+    n_steps : int, default 1
+    record : bool, default False
+        Return every state, not only the last.
+    divergence_threshold : float, default 1e6
+        A row with a non-finite entry or an entry above this in absolute value is stopped; its
+        states from then on are NaN.
 
+    Returns
+    -------
+    ndarray of shape (B, n_state), or (B, n_steps + 1, n_state) with ``record=True``
+        ``[:, k]`` is the state after k steps (``[:, 0]``: the given states).
 
-def _numpy_rollout(model, H, X, cidx, n_transient, n_steps, stride, threshold, out, div, flow,
-                   dt):
-    active = np.arange(H.shape[0])
-    varying = X.shape[1] > 1
-    with np.errstate(all="ignore"):
-        for t in range(n_transient + n_steps):
-            if active.size == 0:
-                break
-            x = X[cidx[active], t if varying else 0]
-            h = numpy_advance(model, H[active], x, flow, dt)
-            bad = ~(np.abs(h) <= threshold).all(axis=1)
-            if bad.any():
-                div[active[bad]] = t + 1
-                h = h[~bad]
-                active = active[~bad]
-            H[active] = h
-            s = t + 1 - n_transient
-            if s > 0 and s % stride == 0 and s // stride - 1 < out.shape[1]:
-                out[active, s // stride - 1] = h
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from attractorkit.adapters import VanillaRNN
+    >>> from attractorkit.dynamics import advance
+    >>> advance(VanillaRNN(0.5 * np.eye(2), activation="identity"), [[1.0, 2.0]], None, 3)
+    array([[0.125, 0.25 ]])
+    """
+    flow, dt = check_model_arg(model, probe=False)
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    threshold = check_positive("divergence_threshold", divergence_threshold)
+    H = as_float_array("states", states, ndim=(1, 2), finite=False)
+    H = H[None] if H.ndim == 1 else H
+    n = int(model.n_state)
+    if H.shape[1] != n:
+        raise ValidationError(f"states: expected width n_state={n}, received shape {H.shape}")
+    B = H.shape[0]
+    X = as_input_batch("inputs", inputs, int(model.n_input), B)
+    ok = np.flatnonzero(np.isfinite(H).all(axis=1))
+    Hk = np.array(H[ok])
+    recs, div, _ = rollout(model, Hk, X[ok][:, None, :], np.arange(ok.size), 0, n_steps, 1,
+                           threshold, n_steps if record else 0, flow=flow, dt=dt,
+                           varying=False)
+    Hk[div >= 0] = np.nan
+    if not record:
+        final = np.full((B, n), np.nan)
+        final[ok] = Hk
+        return final
+    path = np.full((B, n_steps + 1, n), np.nan)
+    path[ok, 0] = H[ok]
+    path[ok, 1:] = recs
+    return path
 
 
 # -- Lyapunov -------------------------------------------------------------------------------------
@@ -193,23 +209,26 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
     logsum = np.zeros((B, m))
     wins = np.zeros((B, n_windows, m))
     div = np.full(B, -1, dtype=np.int64)
-    cidx = np.ascontiguousarray(cidx, dtype=np.int64)
+    cidx = kernel_array(cidx, np.int64)
     spec = kernel_spec(model)
+    steps = (int(n_steps), int(n_skip), int(qr_every), int(n_windows), float(threshold))
     if blas_path(spec) and m <= 32:
         out = records(out, B, n_rec, n)  # every record is written, except after a divergence
+        d0 = div.copy()
         if n_transient:
             d0 = rollout(model, H, X, cidx, n_transient, 0, 1, threshold, 0, flow=flow, dt=dt,
                          varying=varying)[1]
-        else:
-            d0 = div.copy()
-        WhT, Wx, C = _blas_operands(spec, X[:, n_transient:] if varying else X, varying)
-        Xs = np.ascontiguousarray(X[:, n_transient:]) if varying else X
-        act = _cells.ACTIVATION_CODES[spec.activation]
+        Xs = kernel_array(X[:, n_transient:] if varying else X)
+        WhT, Wx, C = _blas_operands(spec, Xs, varying)
+        act = ACTIVATION_CODES[spec.activation]
         Qrows = np.ascontiguousarray(np.transpose(Q0, (0, 2, 1)))
-        with threadpool_limits(1, user_api="blas"):
-            _dyn.vanilla_lyapunov(act, spec.alpha, WhT, Wx, C, Xs, cidx, H, Qrows, n_steps,
-                                  n_skip, qr_every, n_windows, threshold, out, logsum, wins,
-                                  div, n_blocks(B))
+        Hk = kernel_array(H)
+        with single_blas_thread():
+            run_blocks(_tk.vanilla_lyapunov_rows, n_blocks(B, min_rows=MIN_BLOCK_ROWS), act,
+                       float(spec.alpha), WhT, Wx, C, Xs, cidx, Hk, Qrows, *steps, out, logsum,
+                       wins, div)
+        if Hk is not H:
+            H[...] = Hk
         for b in np.flatnonzero(div >= 0):  # records from the divergence on: NaN
             out[b, int(div[b]) - 1:] = np.nan
         out[d0 >= 0] = np.nan
@@ -221,74 +240,19 @@ def lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip, qr_every, n_wi
                       dt=dt, varying=varying, out=out)[0]
     else:
         out = records(out, B, 0, n)
-    # per-run products are small: one BLAS thread each (prange / the batch give the parallelism)
-    with threadpool_limits(1, user_api="blas"):
+    # per-run products are small: one BLAS thread each (the row blocks give the parallelism)
+    with single_blas_thread():
         if spec is not None:
-            _dyn.lyapunov_qr(*spec.args, flow, dt or 0.0, H, X, cidx, np.ascontiguousarray(Q0),
-                             n_transient, n_steps, n_skip, qr_every, n_windows, threshold,
-                             logsum, wins, div)
+            Hk = kernel_array(H)
+            run_blocks(_tk.lyapunov_rows, n_blocks(B), *_cell_args(spec), bool(flow),
+                       float(dt or 0.0), Hk, kernel_array(X), cidx, kernel_array(Q0),
+                       int(n_transient), *steps, logsum, wins, div)
+            if Hk is not H:
+                H[...] = Hk
         else:
-            _numpy_lyapunov(model, H, X, cidx, Q0.copy(), n_transient, n_steps, n_skip,
-                            qr_every, n_windows, threshold, logsum, wins, div, flow, dt)
+            numpy_lyapunov(model, H, X, cidx, Q0.copy(), n_transient, n_steps, n_skip,
+                           qr_every, n_windows, threshold, logsum, wins, div, flow, dt)
     return logsum, wins, div, out
-
-
-def _jac(model, h, x):
-    J = np.asarray(model.jacobian(h, x), dtype=float)
-    if J.shape != (h.shape[0], h.shape[1], h.shape[1]):
-        raise ValidationError(
-            f"model.jacobian: expected shape {(h.shape[0], h.shape[1], h.shape[1])}, received "
-            f"{J.shape}"
-        )
-    return J
-
-
-def _numpy_tangent(model, h, Q, x, flow, dt):
-    if not flow:
-        return _field(model, h, x), _jac(model, h, x) @ Q
-    hs, Qs = h, Q
-    acc_h = h.copy()
-    acc_Q = Q.copy()
-    for c, w in ((0.5, 1.0), (0.5, 2.0), (1.0, 2.0), (0.0, 1.0)):
-        k = _field(model, hs, x)
-        K = _jac(model, hs, x) @ Qs
-        acc_h += dt / 6.0 * w * k
-        acc_Q += dt / 6.0 * w * K
-        hs = h + c * dt * k
-        Qs = Q + c * dt * K
-    return acc_h, acc_Q
-
-
-def _numpy_lyapunov(model, H, X, cidx, Q, n_transient, n_steps, n_skip, qr_every, n_windows,
-                    threshold, logsum, wins, div, flow, dt):
-    active = np.arange(H.shape[0])
-    varying = X.shape[1] > 1
-    seg_start = 0
-    with np.errstate(all="ignore"):
-        for t in range(n_transient + n_steps):
-            if active.size == 0:
-                break
-            x = X[cidx[active], t if varying else 0]
-            s = t - n_transient
-            if s < 0:
-                h = numpy_advance(model, H[active], x, flow, dt)
-            else:
-                h, Q[active] = _numpy_tangent(model, H[active], Q[active], x, flow, dt)
-            bad = ~(np.abs(h) <= threshold).all(axis=1)
-            if bad.any():
-                div[active[bad]] = t + 1
-                h, active = h[~bad], active[~bad]
-            H[active] = h
-            if s >= 0 and ((s + 1) % qr_every == 0 or s == n_steps - 1):
-                q, r = np.linalg.qr(Q[active])
-                d = np.diagonal(r, axis1=1, axis2=2)
-                Q[active] = q * np.sign(np.where(d == 0, 1.0, d))[:, None, :]
-                if seg_start >= n_skip:
-                    w = (seg_start - n_skip) * n_windows // (n_steps - n_skip)
-                    lr = np.log(np.abs(d))
-                    logsum[active] += lr
-                    wins[active, w] += lr
-                seg_start = s + 1
 
 
 def window_steps(n_steps, n_skip, qr_every, n_windows):

@@ -8,10 +8,12 @@ import warnings
 
 import numpy as np
 
+from .._kernels.compiling import compile_progress
+from ..core._budget import check_memory
 from ..core._errors import ConvergenceWarning, ValidationError
 from ..core._prepare import check_model_arg, prepare_inputs, prepare_states
 from ..core._results import Result
-from ..core._validation import as_rng, check_int, check_positive
+from ..core._validation import as_rng, check_bool, check_int, check_positive
 from . import _engine as eng
 
 __all__ = ["lyapunov_spectrum", "LyapunovSpectrum"]
@@ -166,7 +168,7 @@ def lyapunov_spectrum(model, initial_states, inputs, *, n_exponents=None, n_step
     n_transient = check_int("n_transient", n_transient, minimum=0)
     qr_every = check_int("qr_every", qr_every, minimum=1, maximum=n_steps)
     n_windows = check_int("n_windows", n_windows, minimum=1)
-    frac = float(align_fraction)
+    frac = check_positive("align_fraction", align_fraction, strict=False)
     if not 0.0 <= frac < 1.0:
         raise ValidationError(f"align_fraction: expected a number in [0, 1), received "
                               f"{align_fraction!r}")
@@ -179,15 +181,19 @@ def lyapunov_spectrum(model, initial_states, inputs, *, n_exponents=None, n_step
         )
     X, n_cond, varying = prepare_inputs(model, inputs, None, allow_varying=False)
     H0 = prepare_states(model, initial_states, n_cond)
+    check_memory((8, n_cond, H0.shape[1], n, n + m + n_windows), argument="initial_states",
+                 what="the tangent frames and Jacobians (n_conditions x n_init x n_state^2)")
     n_init = H0.shape[1]
     H = H0.reshape(-1, n).copy()
     cidx = np.repeat(np.arange(n_cond), n_init)
     Q0 = eng.random_frames(H.shape[0], n, m, as_rng(rng))
+    progress = check_bool("progress", progress)
     if progress:
         log.info("lyapunov_spectrum: %d runs x %d steps", H.shape[0], n_transient + n_steps)
-    logsum, wins, div, _ = eng.lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip,
-                                        qr_every, n_windows, threshold, 0, flow=flow, dt=dt,
-                                        varying=varying)
+    with compile_progress(progress):  # a bar for the kernels' first-use compilation
+        logsum, wins, div, _ = eng.lyapunov(model, H, X, cidx, Q0, n_transient, n_steps, n_skip,
+                                            qr_every, n_windows, threshold, 0, flow=flow, dt=dt,
+                                            varying=varying)
     return package(logsum, wins, div, H, n_cond, n_init, n_steps, n_skip, qr_every, n_windows,
                    flow, dt, model.time, n_transient)
 
@@ -198,7 +204,7 @@ def package(logsum, wins, div, H, n_cond, n_init, n_steps, n_skip, qr_every, n_w
     unit = dt if flow else 1.0
     steps = eng.window_steps(n_steps, n_skip, qr_every, n_windows)
     total = steps.sum()
-    diverged = div >= 0
+    diverged = (div >= 0) | np.isnan(logsum).any(axis=1)  # a NaN Jacobian fails the run too
     with np.errstate(invalid="ignore", divide="ignore"):
         lam = logsum / (total * unit)
         w = wins / (np.where(steps > 0, steps, np.nan)[None, :, None] * unit)

@@ -9,7 +9,13 @@ import numpy as np
 from ..core._errors import ValidationError
 from ..core._pca import pca_axes
 from ..core._results import Result
-from ..core._validation import as_float_array, check_choice, check_int
+from ..core._validation import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_scale,
+)
 
 __all__ = ["poincare_section", "PoincareSection"]
 
@@ -125,12 +131,14 @@ def poincare_section(states, *, plane=None, direction=1, pc=1, dt=1.0, velocitie
     >>> np.round(sec.points[:, 0], 4), np.round(np.diff(sec.times), 3)
     (array([1., 1., 1.]), array([6.283, 6.283]))
     """
-    X = as_float_array("states", states, ndim=2)
+    X = check_scale("states", as_float_array("states", states, ndim=2))
     if X.shape[0] < 2:
         raise ValidationError(f"states: expected at least 2 consecutive states, received "
                               f"shape {X.shape}")
-    if direction not in (1, -1, 0):
+    if isinstance(direction, bool) or not isinstance(direction, (int, np.integer)) \
+            or direction not in (1, -1, 0):
         raise ValidationError(f"direction: expected 1, -1 or 0, received {direction!r}")
+    dt = check_positive("dt", dt)
     kind = "crossing" if kind is None else check_choice("kind", kind,
                                                         ("crossing", "orbit", "slab"))
     n = X.shape[1]
@@ -172,7 +180,7 @@ def _plane(X, plane, pc):
     norm = np.linalg.norm(normal)
     if norm == 0:
         raise ValidationError("plane: the normal vector is zero")
-    return normal / norm, float(offset) / norm
+    return normal / norm, as_float_array("plane offset", offset, ndim=0).item() / norm
 
 
 def _crossings(X, s, normal, direction, dt, V):

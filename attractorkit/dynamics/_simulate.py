@@ -7,10 +7,12 @@ import logging
 
 import numpy as np
 
+from .._kernels.compiling import compile_progress
+from ..core._budget import check_memory
 from ..core._pca import pca
 from ..core._prepare import check_model_arg, prepare_inputs, prepare_states
 from ..core._results import Result
-from ..core._validation import check_int, check_positive
+from ..core._validation import check_bool, check_int, check_positive
 from . import _engine as eng
 
 __all__ = ["simulate", "Trajectories"]
@@ -144,9 +146,12 @@ def simulate(model, initial_states, inputs, n_steps, *, n_transient=0, stride=1,
     n_transient = check_int("n_transient", n_transient, minimum=0)
     stride = check_int("stride", stride, minimum=1, maximum=n_steps)
     threshold = check_positive("divergence_threshold", divergence_threshold)
+    progress = check_bool("progress", progress)
     total = n_transient + n_steps
     X, n_cond, varying = prepare_inputs(model, inputs, total)
     H0 = prepare_states(model, initial_states, n_cond)
+    check_memory((8, n_cond, H0.shape[1], n_steps // stride, model.n_state), argument="n_steps",
+                 what="the recorded states (n_conditions x n_init x n_steps/stride x n_state)")
     n_init = H0.shape[1]
     n = model.n_state
     H = H0.reshape(n_cond * n_init, n).copy()
@@ -162,8 +167,9 @@ def simulate(model, initial_states, inputs, n_steps, *, n_transient=0, stride=1,
             break
         Hl = np.ascontiguousarray(H[live])
         n_tr = max(0, min(t1, n_transient) - t0)
-        out, d, _ = eng.rollout(model, Hl, Xs, cidx[live], n_tr, t1 - t0 - n_tr, stride,
-                             threshold, r1 - r0, flow=flow, dt=dt, varying=varying)
+        with compile_progress(progress):  # a bar for the kernels' first-use compilation
+            out, d, _ = eng.rollout(model, Hl, Xs, cidx[live], n_tr, t1 - t0 - n_tr, stride,
+                                    threshold, r1 - r0, flow=flow, dt=dt, varying=varying)
         H[live] = Hl
         states[live, r0:r1] = out
         hit = d >= 0

@@ -178,8 +178,9 @@ def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, 
     include_lower = check_bool("include_lower", include_lower)
     delta = check_positive("delta", delta, strict=False)
     check_memory((8, X.shape[0], n_init, model.n_state,
-                  model.n_state + check_int("n_steps", n_steps, minimum=1)),
-                 argument="n_init", what="the seeds' trajectories and Jacobians")
+                  model.n_state + check_int("n_steps", n_steps, minimum=1) + p),
+                 argument="period" if p > n_steps else "n_init",
+                 what="the seeds' trajectories, Jacobians and orbits")
     if exact is True and relu_spec(model) is None:
         raise ValidationError("exact: True needs a single-layer ReLU vanilla cell")
     rng = as_rng(rng)

@@ -19,21 +19,26 @@ from .._kernels.threads import blas_single_threaded
 from ..core._budget import check_memory
 from ..core._errors import ConvergenceWarning, ValidationError
 from ..core._prepare import as_conditions, check_model_arg
-from ..core._validation import as_rng
-from ..dynamics._simulate import simulate
+from ..core._validation import as_rng, check_bool
+from ._cache import StabilityCache
+from ._descend import descend, residuals, unique_converged
 from ._manifolds import group_manifolds
 from ._newton import STATUS_NAMES, solve
 from ._options import FixedPointOptions, resolve
 from ._points import FixedPoints
 from ._region import inside, search_region, settle
 from ._relu_exact import RegionCache, relu_enumerate, relu_exact_points, relu_spec
-from ._search import deduplicate, explore_midpoints, explore_newton, solve_condition
+from ._search import deduplicate, explore_midpoints, explore_newton, solve_condition, state_scale
 from ._seeds import sample_seeds, state_pools
-from ._stability import stability_at
 
 __all__ = ["find_fixed_points", "enumerate_relu_fixed_points"]
 
 log = logging.getLogger(__name__)
+
+#: Exploration skips points with an eigenvalue this close to the stability boundary (they lie
+#: on a continuum of fixed points, whose midpoints are fixed too); an isolated point whose
+#: slowest mode is merely slow (|lambda| = 0.999) still makes midpoints.
+_ON_SET = 1e-6
 
 
 @blas_single_threaded
@@ -104,10 +109,11 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, o
     rng = as_rng(rng)
     check_memory((8, X.shape[0], opt.n_init, model.n_state, model.n_state + opt.n_steps),
                  argument="n_init", what="the seeds' trajectories and Jacobians")
+    progress = check_bool("progress", progress)
     K, n = X.shape[0], model.n_state
     seeds, traj = sample_seeds(model, X, initial_states, opt.n_init, opt.noise, rng,
                                n_steps=opt.n_steps, init_scale=opt.init_scale,
-                               max_norm=opt.max_norm)
+                               max_norm=opt.max_norm, n_more=opt.n_settle if opt.settle else 0)
     visited = [seeds, traj] if traj is not None else [seeds] + state_pools(model, K,
                                                                            initial_states)
     ends = np.zeros((0, n)), np.zeros(0, np.int64), np.zeros(0)
@@ -122,13 +128,14 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, o
         ok = move <= opt.settle_tol
         ends = end[ok], ce[ok], move[ok]
     region = search_region(model, visited, opt.region, opt.region_margin)
+    scale = _unique_scale(state_scale(seeds), opt)
+    cache = StabilityCache(model, X, delta=opt.delta, n_modes=opt.n_modes)
     if region is not None:   # solves that run far outside the region stop there
         bound = np.abs(region[np.isfinite(region)])
         limit = 3.0 * max(1.0, float(bound.max(initial=0.0)))
         opt = opt.replace(max_norm=min(opt.max_norm, limit))
-    H, cond, iters, status, exact, confirm, seed = _solve_all(model, X, seeds, ends, opt,
-                                                               use_exact, rng, progress,
-                                                               region)
+    H, cond, iters, status, exact, confirm, seed = _solve_all(
+        model, X, seeds, ends, opt, use_exact, rng, progress, region, cache, scale)
     div = status == _nk.DIVERGED
     away = div & np.all(np.isfinite(H), axis=1) & ~inside(region, H)
     n_div = int(np.sum(div & ~away))
@@ -141,10 +148,17 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, o
                   weights=seed,
                   method=opt.method, region=region, confirm=confirm, n_diverged=n_div,
                   tol_q=opt.tol_q if opt.method == "q" and not opt.polish else None,
-                  n_away=n_away)
+                  n_away=n_away, cache=cache, scale=scale)
 
 
-def _solve_all(model, X, seeds, ends, opt, use_exact, rng, progress, region):
+def _unique_scale(size, opt):
+    """Per condition, the scale that ``tol_unique`` multiplies: the state's size, but never so
+    small that the radius falls below a hundred times the solver's precision
+    (``tol * max(1, size)``)."""
+    return np.maximum(size, 100.0 * opt.tol / opt.unique_radius * np.maximum(1.0, size))
+
+
+def _solve_all(model, X, seeds, ends, opt, use_exact, rng, progress, region, cache, scale):
     """Solve the seeds and the settled end states; returns the rows (diverged included) and
     the confirmed stable candidates (points, conditions)."""
     K, n = X.shape[0], model.n_state
@@ -205,7 +219,8 @@ def _solve_all(model, X, seeds, ends, opt, use_exact, rng, progress, region):
         done = (hit >= 0) & ~exact[idx]
         H[idx[done]], exact[idx[done]], status[idx[done]] = E[hit[done]], True, _nk.CONVERGED
     if opt.settle and opt.explore:   # attractors at the ends of the saddles' unstable modes
-        D, cd, cf = _descend(model, X, H, cond, status, opt, use_exact, regions)
+        D, cd, cf = descend(model, X, H, cond, status, exact, opt, use_exact, regions, cache,
+                            scale, region)
         H, cond = np.concatenate([H, D]), np.concatenate([cond, cd])
         iters = np.concatenate([iters, np.zeros(len(D), np.int64)])
         status = np.concatenate([status, np.full(len(D), _nk.CONVERGED)])
@@ -218,8 +233,12 @@ def _solve_all(model, X, seeds, ends, opt, use_exact, rng, progress, region):
         E, ce = explore_midpoints(model, X, H[exact], cond[exact], rng, cache=regions)
         extra = E, ce, np.zeros(len(E), np.int64), True
     elif opt.explore and (opt.method == "newton" or opt.polish):
-        E, ce, ie = explore_newton(model, X, H[live], cond[live], status[live], opt.tol,
-                                   opt.max_norm, rng, marginal_tol=opt.manifold_tol)
+        reps = unique_converged(model, X, H, cond, status, exact, opt, scale, region)
+        E, ce, ie = explore_newton(model, X, H[reps], cond[reps], opt.tol, opt.max_norm, rng,
+                                   marginal_tol=min(opt.manifold_tol, _ON_SET),
+                                   eigenvalues=lambda P, c: cache.get(
+                                       P, np.full(len(P), c, np.int64)).eigenvalues,
+                                   radius=opt.unique_radius * scale)
         extra = E, ce, ie, False
     if extra is not None:
         E, ce, ie, ex = extra
@@ -231,61 +250,12 @@ def _solve_all(model, X, seeds, ends, opt, use_exact, rng, progress, region):
     return H, cond, iters, status, exact, confirm, weight
 
 
-def _descend(model, X, H, cond, status, opt, use_exact, regions, eps=1e-2):
-    """Run the map (or flow) from each converged saddle displaced by ``+-eps`` (relative to
-    ``max(1, max|h|)``) along its leading unstable modes; where the runs settle, polish with
-    Newton (exact region solve for ReLU cells). Returns the new points, their conditions and
-    the confirmed (settled-on) points."""
-    n = H.shape[1]
-    none = np.zeros((0, n)), np.zeros(0, np.int64), (np.zeros((0, n)), np.zeros(0, np.int64))
-    ok = np.flatnonzero(status == _nk.CONVERGED)
-    if ok.size == 0:
-        return none
-    z = np.zeros(ok.size, np.int64)
-    reps = ok[deduplicate(H[ok], cond[ok], z.astype(bool), ~z.astype(bool), z.astype(float),
-                          1e-6)[0]][:256]
-    st = stability_at(model, H[reps], cond[reps], X, delta=opt.delta,
-                      n_modes=min(3, opt.n_modes or 3))
-    starts, sc = [], []
-    for i, r in enumerate(reps):
-        for j in range(min(int(st.unstable_dim[i]), st.modes.shape[2])):
-            v = np.real(st.modes[i, :, j])
-            v = v / max(np.max(np.abs(v)), 1e-300)
-            step = eps * max(1.0, float(np.max(np.abs(H[r]))))
-            starts += [H[r] + step * v, H[r] - step * v]
-            sc += [cond[r], cond[r]]
-    if not starts:
-        return none
-    S, sc = np.array(starts), np.array(sc, np.int64)
-    E = np.empty_like(S)
-    for k in np.unique(sc):
-        sel = sc == k
-        tr = simulate(model, S[sel], X[k], 1, n_transient=opt.n_settle - 1,
-                      divergence_threshold=opt.max_norm)
-        E[sel] = tr.states[0, :, 0]
-    good = np.all(np.isfinite(E), axis=1)
-    E, sc = E[good], sc[good]
-    if use_exact:
-        P, _, hit = relu_exact_points(model, X, E, sc, cache=regions)
-        E, sc = P[hit[hit >= 0]], sc[hit >= 0]
-    else:
-        sol = solve(model, E, np.ascontiguousarray(X[sc]), tol=opt.tol, max_norm=opt.max_norm)
-        E, sc = sol.points[sol.converged], sc[sol.converged]
-    return E, sc, (E, sc)
-
-
-def _residuals(model, H, X, cond):
-    G = np.asarray(model.step(H, X[cond]), float) if len(H) else np.zeros_like(H)
-    if model.time == "discrete":
-        G = G - H
-    return 0.5 * np.sum(G * G, axis=1), np.max(np.abs(G), axis=1, initial=0.0)
-
-
 def _build(model, X, H, cond, *, exact, iters, status, opt, method, region=None,
-           confirm=None, n_diverged=0, tol_q=None, weights=None, n_away=0):
+           confirm=None, n_diverged=0, tol_q=None, weights=None, n_away=0, cache=None,
+           scale=None):
     """Residuals, convergence flags, the region, de-duplication, stability and sets ->
     FixedPoints."""
-    q, resid = _residuals(model, H, X, cond)
+    q, resid = residuals(model, H, X, cond)
     if tol_q is None:
         converged = resid <= opt.tol * np.maximum(1.0, np.max(np.abs(H), axis=1, initial=0.0))
     else:
@@ -299,16 +269,17 @@ def _build(model, X, H, cond, *, exact, iters, status, opt, method, region=None,
     n_outside = n_away
     if out.any():
         n_outside += len(deduplicate(H[out], cond[out], exact[out], converged[out], q[out],
-                                    opt.unique_radius)[0])
+                                    opt.unique_radius, scale=scale)[0])
         rows = tuple(a[~out] for a in rows)
     n_seeds = rows[-1].astype(np.int64)
     if opt.deduplicate:
         reps, n_seeds = deduplicate(*rows[:2], rows[5], rows[4], rows[2], opt.unique_radius,
-                                    weights=rows[-1])
+                                    weights=rows[-1], scale=scale)
         rows = tuple(a[reps] for a in rows)
     H, cond, q, resid, converged, exact, names, iters, _ = rows
-    stab = stability_at(model, H, cond, X, delta=opt.delta, n_modes=opt.n_modes) \
-        if opt.stability else None
+    if cache is None:
+        cache = StabilityCache(model, X, delta=opt.delta, n_modes=opt.n_modes)
+    stab = cache.get(H, cond, n_modes=opt.n_modes) if opt.stability else None
     manifold, manifolds = None, ()
     if stab is not None and opt.manifolds and opt.deduplicate and len(H):
         keep, manifold, manifolds = group_manifolds(
@@ -333,7 +304,7 @@ def _build(model, X, H, cond, *, exact, iters, status, opt, method, region=None,
         n_seeds=n_seeds.astype(np.int64), stability=stab, time=model.time, method=method,
         tol=float(opt.tol if tol_q is None else tol_q), n_diverged=int(n_diverged),
         confirmed=confirmed, n_outside=int(n_outside), region=region,
-        manifold=manifold, manifolds=tuple(manifolds),
+        manifold=manifold, manifolds=tuple(manifolds), scale=scale,
     )
 
 

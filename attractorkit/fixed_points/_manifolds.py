@@ -8,7 +8,8 @@ chord between them: at its quarter points ``max|G| <= manifold_tol * |a - b|`` (
 curved attractor (a ring) it grows with the square of the chord, so neighbours link and
 the set follows the curve; between two distinct points G grows with the chord itself. Each
 connected set is reported once, by its dimension (the median number of near-boundary
-eigenvalues), its extent along its principal axes and a few representative points.
+eigenvalues), its extent along its principal axes and a few representative points. A set of
+dimension 1 whose points go round its centre without a gap (a ring attractor) is ``closed``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from scipy.spatial import cKDTree
 from ..core._results import Result
 from ._newton import safe_step, solve
 
-__all__ = ["Manifold", "group_manifolds", "describe_sets"]
+__all__ = ["Manifold", "group_manifolds", "describe_sets", "closed_curve"]
 
 _NEIGHBOURS = 8
 _CHORD = (0.25, 0.5, 0.75)
@@ -53,8 +54,13 @@ class Manifold(Result):
     stable : bool
         No direction is unstable beyond the boundary band.
     slow : bool
-        Approximate: its eigenvalues are near, not at, the boundary or q is above tolerance
-        (a slow manifold rather than a continuum of fixed points).
+        Approximate: at most of its points the eigenvalues are near, not at, the boundary or
+        q is above tolerance (a slow manifold rather than a continuum of fixed points).
+    closed : bool
+        A closed curve (dimension 1): its points, seen from their centre in the plane of their
+        two principal axes, go all the way round, no gap between neighbours wider than
+        ``min(0.2, 3 ln(m) / m)`` of the curve's length (m points, at least 8), and the
+        centre is off the curve. A ring attractor rather than a line attractor.
     """
 
     condition: int
@@ -67,6 +73,7 @@ class Manifold(Result):
     q_max: float
     stable: bool
     slow: bool
+    closed: bool = False
 
     @property
     def kind(self) -> str:
@@ -74,7 +81,9 @@ class Manifold(Result):
         if self.slow:
             return "slow manifold"
         if not self.stable:
-            return "saddle set"
+            return "saddle ring" if self.closed else "saddle set"
+        if self.closed:
+            return "ring attractor"
         return {1: "line attractor", 2: "plane attractor"}.get(d, "continuous attractor")
 
     def summary(self) -> str:
@@ -218,7 +227,10 @@ def _describe(model, H, X, cond, members, near, g, q, converged, dt, tol, delta,
     center = P.mean(axis=0)
     gm = np.where(near[members], np.abs(g[members]), np.inf)
     off = np.sort(gm, axis=1)[:, :dim]
-    slow = bool(np.any(off > delta) or not np.all(converged[members]))
+    # approximate when most of the set is: one end of a line that attracts the flow beside
+    # it (eigenvalue 1 - 1e-5 there) does not make the line slow
+    slow = bool(np.mean(np.any(off > delta, axis=1)) > 0.5
+                or np.mean(converged[members]) < 0.5)
     stable = bool(np.all(np.sum(g[members] > tol, axis=1) == 0))
     U, extent = np.zeros((H.shape[1], dim)), np.zeros(dim)
     if len(members) > dim:
@@ -232,7 +244,31 @@ def _describe(model, H, X, cond, members, near, g, q, converged, dt, tol, delta,
         q_end = 0.0
     return Manifold(condition=k, dimension=dim, n_points=int(members.size), center=center,
                     axes=U, extent=extent, representatives=P[:0],
-                    q_max=max(float(np.max(q[members])), q_end), stable=stable, slow=slow)
+                    q_max=max(float(np.max(q[members])), q_end), stable=stable, slow=slow,
+                    closed=dim == 1 and closed_curve(P))
+
+
+def closed_curve(P) -> bool:
+    """True when the points P (m, n_state) of a one-dimensional set lie on a closed curve:
+    in the plane of their two principal axes, seen from their centre, the polar angles go all
+    the way round with no gap between neighbours wider than ``min(0.2, 3 ln(m) / m)`` of the
+    curve's length (the length of the polygon through the points in angular order; for m
+    points spread at random on a closed curve the widest gap is about ``ln(m) / m``), and no
+    point is near the centre (closer than a quarter of the median distance). Needs m >= 8."""
+    m = P.shape[0]
+    if m < 8 or P.shape[1] < 2:
+        return False
+    C = P - P.mean(axis=0)
+    U = np.linalg.svd(C, full_matrices=False)[2][:2].T
+    Y = C @ U
+    rho = np.hypot(Y[:, 0], Y[:, 1])
+    if not np.all(rho > 0.25 * np.median(rho)):
+        return False
+    order = np.argsort(np.arctan2(Y[:, 1], Y[:, 0]))
+    Q = P[order]
+    gaps = np.sqrt(np.sum((np.roll(Q, -1, axis=0) - Q) ** 2, axis=1))
+    length = float(gaps.sum())
+    return length > 0 and float(gaps.max()) <= min(0.2, 3.0 * np.log(m) / m) * length
 
 
 def _probe(model, h, x, dim, tol, dt, region):

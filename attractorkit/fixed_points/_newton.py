@@ -4,9 +4,11 @@
 ``G(h) = F(h)`` for a flow, for any :class:`attractorkit.Model`: fixed points, period-p points
 (on :class:`attractorkit.systems.Iterate`), continuation steps and the classifier's polish all
 call it. Kernel models (and iterates of kernel models) run the same algorithm compiled
-(:mod:`attractorkit._kernels.newton`, one ``prange`` over points); any other model runs it
-batched in numpy through ``step`` and ``jacobian``. Every point has its own damping and its own
-stopping rule:
+(:mod:`attractorkit._kernels.newton`, one ``prange`` over points); a model that offers its own
+``newton_solve(H0, X, *, period, tol, max_iter, max_norm)`` (``JaxModel``: the algorithm in
+one ``jit``-compiled loop over all points) runs it there; any other model runs it batched in
+numpy through ``step`` and ``jacobian``. Every point has its own damping and its own stopping
+rule:
 
 1. Newton step ``J_G d = -G`` with Armijo backtracking on ``q = |G|^2 / 2``;
 2. if that fails (singular ``J_G`` or no decrease), Levenberg-Marquardt steps
@@ -127,11 +129,16 @@ def solve(model, H0, X, *, tol=1e-10, max_iter=100, max_norm=1e6) -> Solutions:
     spec = kernel_spec(base)
     H, q, resid = np.empty((B, n)), np.empty(B), np.empty(B)
     iters, status = np.zeros(B, np.int64), np.zeros(B, np.int64)
+    hook = getattr(base, "newton_solve", None) if spec is None else None
     if spec is not None:
         with one_blas_thread():   # the kernel's prange over points calls LAPACK
             _nk.newton_batch(*spec.args, np.ascontiguousarray(H0), np.ascontiguousarray(X),
                              int(period), base.time == "discrete", float(tol), int(max_iter),
                              float(max_norm), H, q, resid, iters, status)
+    elif callable(hook):   # the model runs this algorithm in its own framework (JAX)
+        H, q, resid, iters, status = _from_hook(hook, H0, X, B, n, period=int(period),
+                                                tol=float(tol), max_iter=int(max_iter),
+                                                max_norm=float(max_norm))
     else:
         chunk = max(1, _CHUNK_BYTES // (8 * n * n * max(2, period)))
         for s in range(0, B, chunk):
@@ -139,6 +146,23 @@ def solve(model, H0, X, *, tol=1e-10, max_iter=100, max_norm=1e6) -> Solutions:
             H[sl], q[sl], resid[sl], iters[sl], status[sl] = _newton_numpy(
                 model, H0[sl], X[sl], tol, max_iter, max_norm)
     return Solutions(points=H, q=q, residual=resid, iterations=iters, code=status)
+
+
+def _from_hook(hook, H0, X, B, n, **kw):
+    """The arrays of a model's own ``newton_solve(H0, X, *, period, tol, max_iter,
+    max_norm)``, checked: (points, q, residual, iterations, status)."""
+    out = hook(np.ascontiguousarray(H0), np.ascontiguousarray(X), **kw)
+    want = ((B, n), (B,), (B,), (B,), (B,))
+    arrays = [np.asarray(a) for a in out] if isinstance(out, (tuple, list)) else []
+    if len(arrays) != 5 or any(a.shape != w for a, w in zip(arrays, want)):
+        got = [a.shape for a in arrays] if arrays else type(out).__name__
+        raise ValidationError(f"model.newton_solve: expected (points, q, residual, "
+                              f"iterations, status) of shapes {list(want)}, received {got}")
+    H, q, resid = (np.asarray(a, np.float64) for a in arrays[:3])
+    iters, status = (np.asarray(a, np.int64) for a in arrays[3:])
+    if np.any((status < 0) | (status >= len(STATUS_NAMES))):
+        raise ValidationError("model.newton_solve: status codes must index STATUS_NAMES")
+    return H, q, resid, iters, status
 
 
 def safe_step(model, H, X):
@@ -218,19 +242,7 @@ def _newton_numpy(model, H0, X, tol, max_iter, max_norm):
         Jg = _residual_jacobian(model, H[idx], X[idx])
         r, h, qi = R[idx], H[idx], q[idx]
         d, ok = _batched_solve(Jg, -r)
-        acc = np.zeros(idx.size, bool)
-        Hn, Rn, Qn = h.copy(), r.copy(), qi.copy()
-        t = 1.0
-        for _ in range(_nk._N_BACKTRACK):
-            tr = np.flatnonzero(ok & ~acc)
-            if tr.size == 0:
-                break
-            ht = h[tr] + t * d[tr]
-            rt, qt = _residual(model, ht, X[idx[tr]])
-            good = qt <= (1.0 - 1e-4 * t) * qi[tr]
-            g = tr[good]
-            Hn[g], Rn[g], Qn[g], acc[g] = ht[good], rt[good], qt[good], True
-            t *= 0.5
+        Hn, Rn, Qn, acc = _backtrack(model, X[idx], h, d, ok, qi)
         lm = np.flatnonzero(~acc)
         if lm.size:
             _lm_steps(model, X, idx, lm, Jg, r, h, qi, mu, Hn, Rn, Qn, acc, n)
@@ -256,25 +268,67 @@ def _newton_numpy(model, H0, X, tol, max_iter, max_norm):
     return H, q, np.where(np.isfinite(q), _absmax(R), np.inf), iters, status
 
 
+def _trials(model, X, h, steps, limit, strict):
+    """Evaluate the candidate points ``h[:, None] + steps`` (B, T, n) in ONE step call and pick,
+    per row, the first candidate whose q is at most (``strict``: below) ``limit`` (B, T).
+    Returns (index of the chosen candidate, -1 for none; their points, residuals and q)."""
+    B, T, n = steps.shape
+    cand = (h[:, None] + steps).reshape(B * T, n)
+    R, q = _residual(model, cand, np.repeat(X, T, axis=0))
+    q = q.reshape(B, T)
+    good = q < limit if strict else q <= limit
+    first = np.where(good.any(axis=1), np.argmax(good, axis=1), -1)
+    pick = np.arange(B) * T + np.maximum(first, 0)
+    return first, cand[pick], R[pick], q.ravel()[pick]
+
+
+def _backtrack(model, X, h, d, ok, q):
+    """Armijo backtracking along the Newton steps d: ``t = 1`` for every row first, then
+    ``t = 1/2 ... 1/2^7`` for the rows it failed, all in one step call (the kernel tries them
+    one after the other; the first accepted t is the same). Returns (points, residuals, q,
+    accepted)."""
+    B = h.shape[0]
+    Hn, Rn, Qn, acc = h.copy(), np.zeros_like(h), q.copy(), np.zeros(B, bool)
+    ts = 0.5 ** np.arange(_nk._N_BACKTRACK)
+    rows = np.flatnonzero(ok)
+    for sl in (slice(0, 1), slice(1, None)):
+        if rows.size == 0:
+            break
+        t = ts[sl]
+        first, hp, rp, qp = _trials(model, X[rows], h[rows], t[None, :, None] * d[rows][:, None],
+                                    (1.0 - 1e-4 * t)[None] * q[rows][:, None], False)
+        got = first >= 0
+        g = rows[got]
+        Hn[g], Rn[g], Qn[g], acc[g] = hp[got], rp[got], qp[got], True
+        rows = rows[~got]
+    return Hn, Rn, Qn, acc
+
+
 def _lm_steps(model, X, idx, lm, Jg, r, h, qi, mu, Hn, Rn, Qn, acc, n):
-    """Levenberg-Marquardt trials for the rows ``lm`` whose Newton step was refused; accepted
-    rows are written into Hn, Rn, Qn, acc and each row's damping ``mu`` is adapted."""
+    """Levenberg-Marquardt trials for the rows ``lm`` whose Newton step was refused: dampings
+    ``mu 4^j`` (j = 0, 1, 2 first, then 3..9 for the rows still refused, each batch of
+    candidates evaluated in one step call); the first that lowers q is taken and that row's
+    ``mu`` becomes ``mu 4^j / 3`` (``mu 4^10`` when none does), exactly the kernel's sequence.
+    Accepted rows are written into Hn, Rn, Qn, acc."""
     JtJ = np.swapaxes(Jg[lm], 1, 2) @ Jg[lm]
     grad = np.einsum("bji,bj->bi", Jg[lm], r[lm])
     s = np.maximum(np.trace(JtJ, axis1=1, axis2=2) / n, 1e-300)
     eye = np.eye(n)
-    todo = np.ones(lm.size, bool)
-    for _ in range(_nk._N_LM):
-        tr = np.flatnonzero(todo)
-        if tr.size == 0:
+    todo = np.arange(lm.size)
+    for T in (3, _nk._N_LM - 3):
+        if todo.size == 0:
             break
-        m = mu[idx[lm[tr]]]
-        dl, okl = _batched_solve(JtJ[tr] + (m * s[tr])[:, None, None] * eye, -grad[tr])
-        ht = h[lm[tr]] + dl
-        rt, qt = _residual(model, ht, X[idx[lm[tr]]])
-        good = okl & (qt < qi[lm[tr]])
-        g = lm[tr[good]]
-        Hn[g], Rn[g], Qn[g], acc[g] = ht[good], rt[good], qt[good], True
-        mu[idx[g]] = np.maximum(mu[idx[g]] / 3.0, 1e-12)
-        mu[idx[lm[tr[~good]]]] *= 4.0
-        todo[tr[good]] = False
+        m = mu[idx[lm[todo]]][:, None] * 4.0 ** np.arange(T)[None]        # (b, T)
+        D = np.empty((todo.size, T, n))
+        for k in range(T):
+            dk, okk = _batched_solve(JtJ[todo] + (m[:, k] * s[todo])[:, None, None] * eye,
+                                     -grad[todo])
+            D[:, k] = np.where(okk[:, None], dk, np.nan)
+        first, hp, rp, qp = _trials(model, X[idx[lm[todo]]], h[lm[todo]], D,
+                                    np.repeat(qi[lm[todo]][:, None], T, axis=1), True)
+        got = first >= 0
+        g = lm[todo[got]]
+        Hn[g], Rn[g], Qn[g], acc[g] = hp[got], rp[got], qp[got], True
+        mu[idx[g]] = np.maximum(m[got, first[got]] / 3.0, 1e-12)
+        mu[idx[lm[todo[~got]]]] = m[~got, -1] * 4.0
+        todo = todo[~got]

@@ -75,8 +75,10 @@ class FixedPointOptions:
     Result
     ------
     tol_unique : float or None, default None
-        De-duplication radius relative to ``max(1, max|h|)`` (max-norm); None: 1e-6, or 1e-3
-        for unpolished ``method="q"``.
+        De-duplication radius (max-norm) relative to the state's size: the median ``max|h|``
+        of the seeds under each condition (``FixedPoints.scale``), never below a hundred times
+        the solver's precision ``tol * max(1, size)``; None: 1e-6, or 1e-3 for unpolished
+        ``method="q"``.
     deduplicate : bool, default True
         False keeps one row per seed (see :meth:`FixedPoints.unique`).
     stability : bool, default True

@@ -58,6 +58,12 @@ class FixedPoints(Result):
         -1 for an isolated point, k for a point of the k-th non-isolated set (``manifolds[k]``).
     manifolds : tuple of Manifold
         The sets of non-isolated (or slow) points: dimension, extent, representatives.
+    scale : ndarray of shape (n_conditions,) or None
+        The state's size under each condition: two points are one when they are closer than
+        ``tol_unique`` times it (max-norm). It is the median ``max|h|`` of the states the
+        search started from, raised where needed so that ``tol_unique * scale`` stays at least
+        a hundred times the solver's precision ``tol * max(1, size)``. None: ``max(1,
+        max|h|)`` of the condition's points.
     """
 
     points: np.ndarray
@@ -80,6 +86,7 @@ class FixedPoints(Result):
     region: np.ndarray | None = None
     manifold: np.ndarray | None = None
     manifolds: tuple = ()
+    scale: np.ndarray | None = None
 
     def __post_init__(self):
         n = self.points.shape[0]
@@ -125,7 +132,7 @@ class FixedPoints(Result):
         kw = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name in ("inputs", "region"):
+            if f.name in ("inputs", "region", "scale"):
                 kw[f.name] = v
             elif isinstance(v, np.ndarray):
                 kw[f.name] = v[index]
@@ -140,11 +147,12 @@ class FixedPoints(Result):
         return self.take(self.condition == k)
 
     def unique(self, tol: float = 1e-6) -> FixedPoints:
-        """Merge points closer than ``tol * max(1, max|h|)`` (max-norm, single linkage, per
-        condition), keeping per cluster the exact, then converged, then lowest-q point."""
+        """Merge points closer than ``tol`` times the state's size (``scale``, else
+        ``max(1, max|h|)``; max-norm, single linkage, per condition), keeping per cluster the
+        exact, then converged, then lowest-q point."""
         check_positive("tol", tol)
         reps, counts = deduplicate(self.points, self.condition, self.exact, self.converged,
-                                   self.q, tol)
+                                   self.q, tol, scale=self.scale)
         out = self.take(reps)
         return dataclasses.replace(out, n_seeds=counts)
 

@@ -14,14 +14,29 @@ from ._newton import solve
 from ._qmin import minimize_q
 from ._relu_exact import relu_exact_points
 
-__all__ = ["deduplicate", "explore_midpoints", "explore_newton", "solve_condition"]
+__all__ = ["deduplicate", "explore_midpoints", "explore_newton", "solve_condition",
+           "state_scale"]
 
 
 # -- de-duplication ------------------------------------------------------------------------------
-def deduplicate(points, condition, exact, converged, q, tol, weights=None):
-    """Single-linkage clusters at max-norm distance ``tol * max(1, max|points|)`` within each
-    condition (KD-tree pairs + connected components, O(n log n)): the one de-duplication of
-    fixed points and of cycles.
+def state_scale(states):
+    """The size of the states of each condition: the median over the states (n_conditions,
+    ..., n_state) of ``max|h|`` (finite states only; 1 where there are none or all are 0)."""
+    S = np.asarray(states, float)
+    S = S.reshape(S.shape[0], -1, S.shape[-1])
+    with np.errstate(invalid="ignore"):
+        m = np.max(np.abs(S), axis=2, initial=0.0)
+        m = np.where(np.isfinite(m), m, np.nan)
+        out = np.array([np.nanmedian(r) if np.any(np.isfinite(r)) else np.nan for r in m])
+    return np.where(np.isfinite(out) & (out > 0), out, 1.0)
+
+
+def deduplicate(points, condition, exact, converged, q, tol, weights=None, scale=None):
+    """Single-linkage clusters at max-norm distance ``tol * scale[k]`` within each condition k
+    (KD-tree pairs + connected components, O(n log n)): the one de-duplication of fixed points
+    and of cycles. The radius follows the size of the state: ``scale`` is the state's size per
+    condition (:func:`find_fixed_points` uses the states the search started from), by default
+    ``max(1, max|h|)`` over the condition's points.
 
     Parameters
     ----------
@@ -34,6 +49,8 @@ def deduplicate(points, condition, exact, converged, q, tol, weights=None):
     tol : float
     weights : ndarray of shape (n,), optional
         What each row counts for in ``counts`` (default 1).
+    scale : float or ndarray of shape (n_conditions,), optional
+        The state's size per condition (indexed by ``condition``).
 
     Returns
     -------
@@ -51,7 +68,6 @@ def deduplicate(points, condition, exact, converged, q, tol, weights=None):
     flat = points.reshape(n * p, points.shape[-1])
     fcond = np.repeat(np.asarray(condition, np.int64), p)
     owner = np.repeat(np.arange(n), p)
-    r = tol * max(1.0, float(np.max(np.abs(flat))))
     # identical rows (e.g. seeds that reached the same exact solution) are one cluster
     # already: link each to its first copy, and build the tree over distinct rows only
     first = _first_copies(flat, fcond)
@@ -60,6 +76,12 @@ def deduplicate(points, condition, exact, converged, q, tol, weights=None):
     rows, cols = [owner[same], owner], [owner[first[same]], owner]
     for k in np.unique(fcond[distinct]):
         idx = distinct[fcond[distinct] == k]
+        if scale is None:
+            with np.errstate(invalid="ignore"):
+                size = max(1.0, float(np.nanmax(np.abs(flat[fcond == k]), initial=0.0)))
+        else:
+            size = float(np.asarray(scale).ravel()[k]) if np.ndim(scale) else float(scale)
+        r = tol * size
         pairs = cKDTree(flat[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
         rows.append(owner[idx[pairs[:, 0]]])
         cols.append(owner[idx[pairs[:, 1]]])
@@ -70,7 +92,7 @@ def deduplicate(points, condition, exact, converged, q, tol, weights=None):
     _, first = np.unique(lab[order], return_index=True)
     reps = order[first]
     counts = np.bincount(lab, weights=weights)[lab[reps]].astype(np.int64)
-    lead = points[reps] if p == 1 else points[reps, 0]
+    lead = points[reps] if points.ndim == 2 else points[reps, 0]
     keys = [lead[:, j] for j in range(lead.shape[1] - 1, -1, -1)]
     o = np.lexsort(keys + [np.asarray(condition)[reps]])
     return reps[o], counts[o]
@@ -136,27 +158,28 @@ def explore_midpoints(model, X, P, cond, rng, *, rounds=2, max_pairs=4096, cache
     return np.concatenate(out_h), np.concatenate(out_c).astype(np.int64)
 
 
-def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
-                   max_pairs=4096, marginal_tol=1e-3):
-    """Newton from the midpoints between pairs of converged points of the same condition
-    (smooth cells: a saddle between two attractors lies near their midpoint, a higher saddle
-    near the midpoint of two saddles); new converged points feed the next round. A midpoint
-    that is fixed already and has a Jacobian eigenvalue at the stability boundary (within
-    ``marginal_tol``) lies on a continuum with its two ends (a line attractor) and is not a
-    new point.
+def explore_newton(model, X, H, cond, tol, max_norm, rng, *, rounds=2, max_pairs=4096,
+                   marginal_tol=1e-3, eigenvalues=None, radius=None):
+    """Newton from the midpoints between pairs of the distinct converged points ``H`` (with
+    their conditions) of the same condition (smooth cells: a saddle between two attractors
+    lies near their midpoint, a higher saddle near the midpoint of two saddles); new converged
+    points feed the next round. A point with a Jacobian eigenvalue at the stability boundary
+    (within ``marginal_tol``) lies on a continuum (a line attractor): it makes no midpoints,
+    and a midpoint that is such a point already is not a new point.
 
-    Returns the new points, their conditions and iteration counts.
+    ``eigenvalues(P, c)`` gives the Jacobian spectra at points P of condition c (default:
+    ``np.linalg.eigvals`` of the model's Jacobians; :func:`find_fixed_points` passes its
+    cache of linearisations). ``radius`` (n_conditions,): distance below which two points are
+    one (default ``1e-6 * max(1, max|h|)``). Returns the new points, their conditions and
+    iteration counts.
     """
     n = H.shape[1]
-    ok = status == _nk.CONVERGED
+    eigenvalues = eigenvalues or (lambda P, c: _eigvals(model, P, X[c]))
     known = []
     for k in range(X.shape[0]):
-        Kp = H[ok & (cond == k)]
+        Kp = H[cond == k]
         if len(Kp):
-            z = np.zeros(len(Kp), np.int64)
-            Kp = Kp[deduplicate(Kp, z, z.astype(bool), ~z.astype(bool), z.astype(float),
-                                1e-6)[0]]
-            Kp = Kp[~_on_continuum(model, Kp, X[k], marginal_tol)]   # sets: no midpoints
+            Kp = Kp[~_on_continuum(model, eigenvalues(Kp, k), marginal_tol)]   # sets
         known.append(Kp)
     out_h, out_c, out_i = [], [], []
     for _ in range(rounds):
@@ -176,16 +199,19 @@ def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
             if len(E) == 0:
                 continue
             z = np.zeros(len(E), np.int64)
-            reps = deduplicate(E, z, z.astype(bool), ~z.astype(bool), z.astype(float), 1e-6)[0]
+            r = 1e-6 * max(1.0, float(np.abs(np.r_[E.ravel(), Kp.ravel()]).max())) \
+                if radius is None else float(radius[k])
+            reps = deduplicate(E, z, z.astype(bool), ~z.astype(bool), z.astype(float), 1.0,
+                               scale=r)[0]
             E, it = E[reps], it[reps]
             if len(Kp):
-                r = 1e-6 * max(1.0, float(np.abs(Kp).max()))
                 d = cKDTree(Kp).query(E, p=np.inf)[0]
                 E, it = E[d > r], it[d > r]
-            on = _on_continuum(model, E[it == 0], X[k], marginal_tol)
-            if on.any():
+            still = np.flatnonzero(it == 0)
+            if still.size:
+                on = _on_continuum(model, eigenvalues(E[still], k), marginal_tol)
                 keep = np.ones(len(E), bool)
-                keep[np.flatnonzero(it == 0)[on]] = False
+                keep[still[on]] = False
                 E, it = E[keep], it[keep]
             if len(E):
                 new_any = True
@@ -201,14 +227,17 @@ def explore_newton(model, X, H, cond, status, tol, max_norm, rng, *, rounds=2,
             np.concatenate(out_i).astype(np.int64))
 
 
-def _on_continuum(model, E, x, tol):
-    """(m,) bool: points whose Jacobian has an eigenvalue within ``tol`` of the stability
-    boundary (maps ``| |lambda| - 1 |``, flows ``|Re lambda| dt``)."""
-    if len(E) == 0:
-        return np.zeros(0, bool)
-    J = np.asarray(model.jacobian(E, np.broadcast_to(x, (len(E), x.size))), float)
+def _eigvals(model, P, x):
+    if len(P) == 0:
+        return np.zeros((0, P.shape[1]), complex)
+    J = np.asarray(model.jacobian(P, np.broadcast_to(x, (len(P), x.size))), float)
     with np.errstate(all="ignore"):
-        ev = np.linalg.eigvals(np.where(np.isfinite(J), J, 0.0))
+        return np.linalg.eigvals(np.where(np.isfinite(J), J, 0.0))
+
+
+def _on_continuum(model, ev, tol):
+    """(m,) bool: spectra ``ev`` (m, n_state) with an eigenvalue within ``tol`` of the
+    stability boundary (maps ``| |lambda| - 1 |``, flows ``|Re lambda| dt``)."""
     g = np.abs(ev) - 1.0 if model.time == "discrete" else ev.real * float(model.dt)
     return np.any(np.abs(g) <= tol, axis=1)
 

@@ -287,6 +287,12 @@ def stability_at(model, P, cond, X, *, delta=1e-8, n_modes=3) -> Stability:
         else:
             J, Jx = np.zeros((0, N, N)), np.zeros((0, N, X.shape[1]))
         parts.append(stability_from_jacobians(J, Jx, model.time, delta=delta, n_modes=n_modes))
+    return concat_stability(parts)
+
+
+def concat_stability(parts) -> Stability:
+    """One :class:`Stability` from several (same ``time``, ``delta`` and number of modes)."""
+    parts = list(parts)
     if len(parts) == 1:
         return parts[0]
     kw = {f.name: getattr(parts[0], f.name) for f in dataclasses.fields(Stability)}
@@ -294,7 +300,6 @@ def stability_at(model, P, cond, X, *, delta=1e-8, n_modes=3) -> Stability:
         if isinstance(kw[f.name], np.ndarray):
             kw[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
     return Stability(**kw)
-
 
 
 @blas_single_threaded

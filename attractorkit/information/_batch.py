@@ -11,7 +11,8 @@ import numpy as np
 from scipy.special import digamma
 
 from .._kernels import ksg as _ksg
-from ._mi import copnorm, encode_labels, psi_table, sort_columns
+from ._mi import copnorm
+from ._samples import encode_labels, psi_table, sort_columns
 
 __all__ = ["mi_columns"]
 

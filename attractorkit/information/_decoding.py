@@ -13,7 +13,16 @@ import numpy as np
 
 from ..core._errors import ValidationError
 from ..core._results import Result
-from ..core._validation import as_float_array, as_rng, check_choice, check_int, check_positive
+from ..core._validation import (
+    as_float_array,
+    as_label_array,
+    as_rng,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+    check_scale,
+)
 
 __all__ = ["cross_temporal_decoding", "CrossTemporalDecoding"]
 
@@ -28,6 +37,10 @@ class CrossTemporalDecoding(Result):
     1 for a persistent code and 0 for a purely dynamic one (NaN when the diagonal is at chance
     or only the diagonal was computed); times (n_steps,); variables (names).
     """
+
+    array_shapes = {"accuracy": ("n_variables", "n_steps", "n_steps"),
+                    "chance": ("n_variables",), "stability": ("n_variables",),
+                    "times": ("n_steps",)}
 
     accuracy: np.ndarray
     chance: np.ndarray
@@ -120,8 +133,12 @@ def cross_temporal_decoding(activity, variables, *, cv: int = 5, decoder: str = 
     """
     from sklearn.model_selection import StratifiedKFold
 
-    act = as_float_array("activity", activity, ndim=3)
-    n_trials, n_steps, _ = act.shape
+    act = check_scale("activity", as_float_array("activity", activity, ndim=3))
+    n_trials, n_steps, n_units = act.shape
+    if n_steps < 1 or n_units < 1:
+        raise ValidationError(f"activity: expected at least one step of at least one unit, "
+                              f"received shape {act.shape}")
+    diagonal_only = check_bool("diagonal_only", diagonal_only)
     cv = check_int("cv", cv, minimum=2)
     check_choice("decoder", decoder, ("logistic", "lda"))
     C = check_positive("C", C)
@@ -132,10 +149,7 @@ def cross_temporal_decoding(activity, variables, *, cv: int = 5, decoder: str = 
     seed = int(as_rng(rng).integers(2**31))
     accs, chance, stab = [], [], []
     for name, v in variables.items():
-        lab = np.asarray(v).reshape(-1)
-        if lab.shape[0] != n_trials:
-            raise ValidationError(f"variables[{name!r}]: expected shape ({n_trials},), "
-                                  f"received {np.asarray(v).shape}")
+        lab = as_label_array(f"variables[{name!r}]", v, n=n_trials)
         _, codes, counts = np.unique(lab, return_inverse=True, return_counts=True)
         if counts.size < 2 or counts.min() < cv:
             raise ValidationError(f"variables[{name!r}]: expected >= 2 classes with >= cv={cv}"

@@ -24,114 +24,26 @@ from scipy.special import digamma, ndtri
 
 from .._kernels import ksg as _ksg
 from .._kernels import ross as _ross_kernel
-from .._kernels import sorting as _sorting
 from ..core._errors import ValidationError
-from ..core._validation import as_float_array, as_rng, check_choice, check_int, check_positive
+from ..core._validation import as_rng, check_choice, check_int, check_positive
+from ._samples import (
+    _check_k,
+    _kind,
+    _lengths,
+    _raw,
+    continuous,
+    encode_labels,
+    looks_discrete,
+    psi_table,
+    scale_and_jitter,
+    sort_columns,
+)
 
 __all__ = ["mutual_information", "conditional_mutual_information"]
 
 METHODS = ("ksg1", "ksg2", "gcmi", "mixed")
 UNITS = ("nats", "bits")
-DISCRETE_MAX_LEVELS = 32
 _TIE_WARN_FRACTION = 0.01
-
-
-# -- input handling ----------------------------------------------------------------------------
-def _raw(name, a):
-    arr = np.asarray(a)
-    if arr.ndim not in (1, 2):
-        raise ValidationError(
-            f"{name}: expected shape (n_samples,) or (n_samples, n_features), "
-            f"received shape {arr.shape}"
-        )
-    if arr.ndim == 2 and arr.shape[1] == 0:
-        raise ValidationError(f"{name}: expected at least one feature, received shape {arr.shape}")
-    return arr
-
-
-def looks_discrete(arr) -> bool:
-    """Auto rule: a 1-D variable (or one column) of labels (bool, string) or with at most
-    ``DISCRETE_MAX_LEVELS`` distinct values and at least 5 samples per value on average."""
-    arr = np.asarray(arr)
-    if arr.ndim == 2 and arr.shape[1] != 1:
-        return False
-    arr = arr.reshape(-1)
-    if arr.dtype.kind in "bUSO":
-        return True
-    if arr.dtype.kind not in "iuf":
-        return False
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        return False
-    n_levels = np.unique(arr).size
-    return n_levels <= DISCRETE_MAX_LEVELS and 5 * n_levels <= arr.size
-
-
-def encode_labels(name, arr) -> tuple[np.ndarray, int]:
-    """Labels -> integer codes 0..C-1 (int64) and C."""
-    arr = np.asarray(arr).reshape(-1)
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValidationError(f"{name}: expected finite labels, received NaN/Inf")
-    levels, codes = np.unique(arr, return_inverse=True)
-    return np.ascontiguousarray(codes, dtype=np.int64), int(levels.size)
-
-
-def continuous(name, arr) -> np.ndarray:
-    """(n_samples, d) float64, finite, no constant column."""
-    x = as_float_array(name, arr, ndim=(1, 2))
-    if x.ndim == 1:
-        x = x[:, None]
-    span = np.ptp(x, axis=0)
-    if np.any(span == 0):
-        col = int(np.flatnonzero(span == 0)[0])
-        raise ValidationError(
-            f"{name}: column {col} is constant; its mutual information with anything is 0 "
-            "and k-NN estimators are undefined on it - drop it before calling"
-        )
-    return x
-
-
-def scale_and_jitter(x, jitter, rng) -> np.ndarray:
-    """Divide each column by its std (no centring, as scikit-learn) and add Gaussian jitter of
-    sd ``jitter * max(1, mean|x|)`` per column (ties -> distinct points)."""
-    x = x / x.std(axis=0)
-    if jitter > 0:
-        sd = jitter * np.maximum(1.0, np.mean(np.abs(x), axis=0))
-        x = x + sd * rng.standard_normal(x.shape)
-    return np.ascontiguousarray(x)
-
-
-def psi_table(n: int) -> np.ndarray:
-    """digamma(0..n+1), with the (infinite) value at 0 replaced by 0 (never used)."""
-    table = digamma(np.arange(n + 2, dtype=np.float64))
-    table[0] = 0.0
-    return table
-
-
-def sort_columns(x) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column sorted values (d, n) and the stable argsort (d, n), both C-contiguous.
-
-    A numba radix sort, columns in parallel; equal to ``np.argsort(x, axis=0,
-    kind="stable")`` exactly (see ``attractorkit._kernels.sorting``).
-    """
-    xt = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
-    return _sorting.sort_rows(xt)
-
-
-def _check_k(k, n):
-    k = check_int("k", k, minimum=1)
-    if k >= n:
-        raise ValidationError(f"k: expected k < n_samples = {n}, received k={k}")
-    return k
-
-
-def _lengths(x, y, z=None):
-    n = x.shape[0]
-    for name, a in (("y", y), ("z", z)):
-        if a is not None and a.shape[0] != n:
-            raise ValidationError(
-                f"{name}: expected {n} samples (as x), received shape {a.shape}"
-            )
-    return n
 
 
 # -- estimators ----------------------------------------------------------------------------------
@@ -264,37 +176,26 @@ def _plugin(a, b):
 
 
 # -- public API -------------------------------------------------------------------------------
-def _kind(name, arr, flag):
-    if flag is None:
-        return looks_discrete(arr)
-    if flag and np.asarray(arr).ndim == 2 and np.asarray(arr).shape[1] != 1:
-        raise ValidationError(f"discrete_{name}: only a 1-D variable can be discrete, "
-                              f"received shape {np.asarray(arr).shape}")
-    return bool(flag)
-
-
-def _mi_nats(x, y, method, k, jitter, discrete_x, discrete_y, rng):
-    xr, yr = _raw("x", x), _raw("y", y)
-    dx, dy = _kind("x", xr, discrete_x), _kind("y", yr, discrete_y)
+def _mi_nats(xr, yr, method, k, jitter, dx, dy, rng, names=("x", "y")):
+    """MI of checked samples ``xr``, ``yr`` whose kinds (discrete or not) are decided."""
     if dx and not dy:
-        return _mi_nats(yr, xr, method, k, jitter, False, True, rng)
+        return _mi_nats(yr, xr, method, k, jitter, False, True, rng, names[::-1])
+    _lengths(xr, yr, names=names + ("z",))
     if dx and dy:
-        (a, _), (b, _) = encode_labels("x", xr), encode_labels("y", yr)
-        _lengths(a, b)
+        (a, _), (b, _) = encode_labels(names[0], xr), encode_labels(names[1], yr)
         return _plugin(a, b)
-    xc = continuous("x", xr)
+    xc = continuous(names[0], xr)
     if dy:
-        codes, n_classes = encode_labels("y", yr)
-        n = _lengths(xc, codes)
-        k = _check_k(k, n)
+        codes, n_classes = encode_labels(names[1], yr)
+        k = _check_k(k, xc.shape[0])
         if method == "gcmi":
             return _gcmi_cd(xc, codes, n_classes)
         return _ross(scale_and_jitter(xc, jitter, rng), codes, n_classes, k)
     if method == "mixed":
         raise ValidationError("method: 'mixed' needs a discrete y (or x); both are continuous "
                               "- pass discrete_y=True to treat y as labels, or use 'ksg1'")
-    yc = continuous("y", yr)
-    n = _lengths(xc, yc)
+    yc = continuous(names[1], yr)
+    n = xc.shape[0]
     k = _check_k(k, n)
     if method == "gcmi":
         return _gcmi_cc(xc, yc)
@@ -305,7 +206,8 @@ def _mi_nats(x, y, method, k, jitter, discrete_x, discrete_y, rng):
     return _ksg_tree(xs, ys, k, variant)
 
 
-def _options(method, units, jitter):
+def _options(method, units, jitter, k):
+    check_int("k", k, minimum=1)
     check_choice("method", method, METHODS)
     check_choice("units", units, UNITS)
     check_positive("jitter", jitter, strict=False)
@@ -365,8 +267,11 @@ def mutual_information(x, y, *, method: str = "ksg1", k: int = 3, units: str = "
     >>> round(ak.mutual_information(x, y, rng=0), 1)   # true value 0.223 nats
     0.2
     """
-    scale = _options(method, units, jitter)
-    return scale * _mi_nats(x, y, method, k, float(jitter), discrete_x, discrete_y, as_rng(rng))
+    scale = _options(method, units, jitter, k)
+    xr, yr = _raw("x", x), _raw("y", y)
+    _lengths(xr, yr)
+    dx, dy = _kind("x", xr, discrete_x), _kind("y", yr, discrete_y)
+    return scale * _mi_nats(xr, yr, method, k, float(jitter), dx, dy, as_rng(rng))
 
 
 def _cmi_ksg(x, y, z, k):
@@ -424,7 +329,7 @@ def conditional_mutual_information(x, y, z, *, method: str = "ksg1", k: int = 3,
     ----------
     Frenzel & Pompe, Phys. Rev. Lett. 99, 204101 (2007).
     """
-    scale = _options(method, units, jitter)
+    scale = _options(method, units, jitter, k)
     gen = as_rng(rng)
     xr, yr, zr = _raw("x", x), _raw("y", y), _raw("z", z)
     _lengths(xr, yr, zr)
@@ -436,8 +341,9 @@ def conditional_mutual_information(x, y, z, *, method: str = "ksg1", k: int = 3,
         total = 0.0
         for c in np.flatnonzero(counts > k + 1):
             sel = codes == c
-            total += counts[c] * _mi_nats(xr[sel], yr[sel], method, k, float(jitter),
-                                          None, None, gen)
+            xs, ys = xr[sel], yr[sel]
+            total += counts[c] * _mi_nats(xs, ys, method, k, float(jitter),
+                                          looks_discrete(xs), looks_discrete(ys), gen)
         return scale * total / counts[counts > k + 1].sum()
     if method not in ("ksg1", "gcmi"):
         raise ValidationError(f"method: with a continuous z expected 'ksg1' or 'gcmi', "

@@ -10,11 +10,21 @@ import logging
 
 import numpy as np
 
+from ..core._budget import check_memory
 from ..core._errors import ValidationError
 from ..core._results import Result
-from ..core._validation import as_float_array, as_rng, check_choice, check_int, check_positive
+from ..core._validation import (
+    as_float_array,
+    as_label_array,
+    as_rng,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+)
 from ._batch import mi_columns
-from ._mi import METHODS, UNITS, _kind, encode_labels
+from ._mi import METHODS, UNITS
+from ._samples import _kind, _raw, encode_labels
 from ._significance import SHUFFLES, adjust, empirical_p_value, shuffle_indices
 
 __all__ = ["selectivity", "Selectivity"]
@@ -43,6 +53,12 @@ class Selectivity(Result):
     mi_by_bin, p_value_by_bin, p_adjusted_by_bin : ndarray (n_bins, n_units, n_variables)
         The same per bin (None without bins).
     """
+
+    array_shapes = {name: ("n_units", "n_variables")
+                    for name in ("mi", "p_value", "p_adjusted", "significant")}
+    array_shapes.update({"discrete": ("n_variables",), "bins": ("n_bins",)})
+    array_shapes.update({name: ("n_bins", "n_units", "n_variables")
+                         for name in ("mi_by_bin", "p_value_by_bin", "p_adjusted_by_bin")})
 
     mi: np.ndarray
     p_value: np.ndarray
@@ -128,13 +144,16 @@ def _variables(variables, n):
                               f" received {type(variables).__name__}")
     out = {}
     for name, v in variables.items():
-        arr = np.asarray(v)
+        if not isinstance(name, str):
+            raise ValidationError(f"variables: expected names that are strings, received "
+                                  f"{type(name).__name__} {name!r}"[:200])
+        arr = _raw(f"variables[{name!r}]", v)
         if arr.ndim == 2 and arr.shape[1] == 1:
             arr = arr[:, 0]
         if arr.ndim != 1 or arr.shape[0] != n:
             raise ValidationError(f"variables[{name!r}]: expected shape ({n},) like activity's "
                                   f"samples, received shape {arr.shape}")
-        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValidationError(f"variables[{name!r}]: expected finite values, "
                                   "received NaN/Inf")
         out[str(name)] = arr
@@ -233,9 +252,17 @@ def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
     k = check_int("k", k, minimum=1)
     if k >= n:
         raise ValidationError(f"k: expected k < n_samples = {n}, received k={k}")
-    check_positive("alpha", alpha)
+    if not 0 < check_positive("alpha", alpha) <= 1:
+        raise ValidationError(f"alpha: expected a level in (0, 1], received {alpha!r}")
     check_positive("jitter", jitter, strict=False)
+    progress = check_bool("progress", progress)
     vars_ = _variables(variables, n)
+    if discrete is not None and not isinstance(discrete, dict):
+        raise ValidationError(f"discrete: expected a dict {{name: bool}}, received "
+                              f"{type(discrete).__name__}")
+    check_memory((8, n + act.shape[1], 2 * act.shape[1] + n_shuffles + 1),
+                 argument="n_shuffles" if n_shuffles + 1 > 2 * act.shape[1] else "activity",
+                 what="the sorted columns and the shuffles")
     discrete = {} if discrete is None else dict(discrete)
     unknown = set(discrete) - set(vars_)
     if unknown:
@@ -245,7 +272,12 @@ def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
     if method == "mixed" and not all(discrete.get(name, True) for name in names):
         raise ValidationError("discrete: method='mixed' treats every variable as discrete; "
                               "use 'ksg1' to mix discrete and continuous variables")
-    kinds = [method == "mixed" or _kind(name, vars_[name], discrete.get(name))
+    kinds = [_kind(f"variables[{name!r}]", vars_[name],
+                   True if method == "mixed" else discrete.get(name),
+                   option=f"discrete[{name!r}]",
+                   hint=("use method='ksg1' to treat it as continuous" if method == "mixed" else
+                         f"pass discrete={{{name!r}: False}} to treat it as continuous, or bin "
+                         "it first"))
              for name in names]
     values = [encode_labels(name, vars_[name])[0] if d else
               as_float_array(f"variables[{name!r}]", vars_[name]) for name, d in zip(names, kinds)]
@@ -266,10 +298,7 @@ def selectivity(activity, variables, *, method: str = "ksg1", k: int = 3,
 
 
 def _per_bin(act, values, kinds, time_bins, correction, alpha, progress, opts):
-    bins_arr = np.asarray(time_bins).reshape(-1)
-    if bins_arr.shape[0] != act.shape[0]:
-        raise ValidationError(f"time_bins: expected shape ({act.shape[0]},), received "
-                              f"{np.asarray(time_bins).shape}")
+    bins_arr = as_label_array("time_bins", time_bins, n=act.shape[0])
     labels, codes = np.unique(bins_arr, return_inverse=True)
     small = [str(b) for b, c in zip(labels, np.bincount(codes)) if c < 3]
     if small:

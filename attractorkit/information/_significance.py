@@ -17,16 +17,12 @@ import dataclasses
 import numpy as np
 
 from .._kernels.sorting import sort_rows
+from ..core._budget import check_memory
 from ..core._errors import ValidationError
 from ..core._results import Result
 from ..core._validation import as_float_array, as_rng, check_choice, check_int
-from ._mi import (
-    _kind,
-    _options,
-    _raw,
-    looks_discrete,
-    mutual_information,
-)
+from ._mi import _options, mutual_information
+from ._samples import _kind, _raw, looks_discrete
 
 __all__ = ["shuffle_indices", "empirical_p_value", "holm", "fdr_bh", "shuffle_test",
            "ShuffleTest"]
@@ -45,6 +41,7 @@ def shuffle_indices(n_samples: int, n_shuffles: int, *, shuffle: str = "permutat
     n = check_int("n_samples", n_samples, minimum=2)
     s = check_int("n_shuffles", n_shuffles, minimum=0)
     check_choice("shuffle", shuffle, SHUFFLES)
+    check_memory((16, s, n), argument="n_shuffles", what="the shuffles' index arrays")
     gen = as_rng(rng)
     if shuffle == "permutation":
         keys = gen.random((s, n))
@@ -72,9 +69,9 @@ def empirical_p_value(observed, null) -> np.ndarray:
     -------
     ndarray of shape (...); NaN where ``n_null == 0`` or the observed value is NaN.
     """
-    obs = np.asarray(observed, dtype=np.float64)
-    nul = np.asarray(null, dtype=np.float64)
-    if nul.shape[:-1] != obs.shape:
+    obs = as_float_array("observed", observed, finite=False).reshape(np.shape(observed))
+    nul = as_float_array("null", null, finite=False).reshape(np.shape(null))
+    if nul.ndim == 0 or nul.shape[:-1] != obs.shape:
         raise ValidationError(f"null: expected shape {obs.shape + ('n_null',)}, "
                               f"received {nul.shape}")
     if nul.shape[-1] == 0:
@@ -153,6 +150,8 @@ def adjust(p, correction):
 class ShuffleTest(Result):
     """Observed MI, its shuffle null and the p-value."""
 
+    array_shapes = {"null": ("n_shuffles",)}
+
     observed: float
     null: np.ndarray          # (n_shuffles,)
     p_value: float
@@ -200,7 +199,7 @@ def shuffle_test(x, y, *, method: str = "ksg1", k: int = 3, n_shuffles: int = 20
     -------
     ShuffleTest
     """
-    scale = _options(method, units, jitter)
+    scale = _options(method, units, jitter, k)
     n_shuffles = check_int("n_shuffles", n_shuffles, minimum=1)
     gen = as_rng(rng)
     xr, yr = _raw("x", x), _raw("y", y)

@@ -15,9 +15,17 @@ from scipy import stats
 from scipy.special import digamma
 
 from .._kernels import ksg as _ksg
+from ..core._budget import check_memory
 from ..core._errors import ValidationError
 from ..core._results import Result
-from ..core._validation import as_float_array, as_rng, check_choice, check_int, check_positive
+from ..core._validation import (
+    as_float_array,
+    as_label_array,
+    as_rng,
+    check_choice,
+    check_int,
+    check_positive,
+)
 from ..information._batch import _jittered
 from ..information._mi import copnorm, psi_table, sort_columns
 from ..information._significance import SHUFFLES, adjust, shuffle_indices
@@ -43,6 +51,10 @@ class Connectivity(Result):
     alignment : dict or None
         ``{"adjusted_rand": ..., "nmi": ...}`` between communities and the given populations.
     """
+
+    array_shapes = {name: ("n_units", "n_units")
+                    for name in ("matrix", "p_value", "p_adjusted", "adjacency")}
+    array_shapes.update({name: ("n_units",) for name in ("degree", "clustering", "community")})
 
     matrix: np.ndarray
     p_value: np.ndarray
@@ -171,10 +183,20 @@ def functional_connectivity(activity, *, measure: str = "correlation", method: s
     check_choice("shuffle", shuffle, SHUFFLES)
     check_choice("community", community, ("louvain", "greedy"))
     n_shuffles = check_int("n_shuffles", n_shuffles, minimum=0)
-    check_positive("alpha", alpha)
+    if not 0 < check_positive("alpha", alpha) <= 1:
+        raise ValidationError(f"alpha: expected a level in (0, 1], received {alpha!r}")
+    if threshold is not None:
+        threshold = check_positive("threshold", threshold, strict=False)
+    if correction is not None:
+        check_choice("correction", correction, ("holm", "fdr_bh"))
+    check_positive("jitter", jitter, strict=False)
     if n_units < 2 or n < 4:
         raise ValidationError(f"activity: expected >= 4 samples of >= 2 units, received shape "
                               f"{act.shape}")
+    if populations is not None:
+        populations = as_label_array("populations", populations, n=n_units)
+    check_memory((8, n_units, 8 * n_units + 2 * n), argument="activity (fewer units)",
+                 what="the unit-by-unit matrices")
     const = np.flatnonzero(np.ptp(act, axis=0) == 0)
     if const.size:
         raise ValidationError(f"activity: units {const[:10].tolist()} are constant; drop them "
@@ -225,7 +247,7 @@ def _assemble(values, p, iu, n_units, measure, method, n_shuffles, alpha, correc
     edge = np.ones(values.shape, bool) if np.all(np.isnan(p)) else (
         np.nan_to_num(p_adj, nan=1.0) <= alpha)
     if threshold is not None:
-        edge &= np.abs(values) >= check_positive("threshold", threshold, strict=False)
+        edge &= np.abs(values) >= threshold
 
     def square(v, fill):
         m = np.full((n_units, n_units), fill, dtype=np.asarray(v).dtype)
@@ -269,9 +291,6 @@ def _assemble(values, p, iu, n_units, measure, method, n_shuffles, alpha, correc
 def _alignment(populations, labels):
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    pops = np.asarray(populations).reshape(-1)
-    if pops.shape[0] != labels.shape[0]:
-        raise ValidationError(f"populations: expected {labels.shape[0]} labels (one per unit), "
-                              f"received shape {np.asarray(populations).shape}")
+    pops = populations
     return {"adjusted_rand": float(adjusted_rand_score(pops, labels)),
             "nmi": float(normalized_mutual_info_score(pops, labels))}

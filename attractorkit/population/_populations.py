@@ -14,7 +14,14 @@ import numpy as np
 from ..core._errors import ValidationError
 from ..core._pca import pca
 from ..core._results import Result
-from ..core._validation import as_float_array, check_choice, check_int, check_positive
+from ..core._validation import (
+    as_float_array,
+    as_label_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_scale,
+)
 
 __all__ = ["participation_ratio", "pca_trajectories", "PCATrajectories", "populations",
            "Populations", "balance_index", "balance_summary", "BalanceSummary",
@@ -35,9 +42,10 @@ def participation_ratio(activity) -> float:
     -------
     float between 1 (one dimension) and n_units (isotropic). NaN for constant activity.
     """
-    act = as_float_array("activity", activity, ndim=2)
-    if act.shape[0] < 2:
-        raise ValidationError(f"activity: expected >= 2 samples, received shape {act.shape}")
+    act = check_scale("activity", as_float_array("activity", activity, ndim=2))
+    if act.shape[0] < 2 or act.shape[1] < 1:
+        raise ValidationError(f"activity: expected >= 2 samples of >= 1 unit, received shape "
+                              f"{act.shape}")
     lam = np.clip(np.linalg.eigvalsh(np.cov(act, rowvar=False).reshape(act.shape[1], -1)), 0,
                   None)
     total = lam.sum()
@@ -52,6 +60,11 @@ class PCATrajectories(Result):
     explained_variance_ratio (n_components,); mean (n_units,); participation_ratio (float);
     conditions (n_conditions,) labels of the averaged conditions.
     """
+
+    array_shapes = {"projections": ("n_conditions", "n_steps", "n_components"),
+                    "components": ("n_components", "n_units"),
+                    "explained_variance_ratio": ("n_components",), "mean": ("n_units",),
+                    "conditions": ("n_conditions",)}
 
     projections: np.ndarray
     components: np.ndarray
@@ -96,21 +109,24 @@ def pca_trajectories(activity, conditions=None, *, n_components: int = 3) -> PCA
     -------
     PCATrajectories
     """
-    act = as_float_array("activity", activity, ndim=3)
+    act = check_scale("activity", as_float_array("activity", activity, ndim=3))
     n_trials, n_steps, n_units = act.shape
+    if min(act.shape) < 1:
+        raise ValidationError(f"activity: expected at least one trial, step and unit, received "
+                              f"shape {act.shape}")
     n_components = check_int("n_components", n_components, minimum=1, maximum=n_units)
     if conditions is None:
         labels, avg = np.arange(n_trials), act
     else:
-        cond = np.asarray(conditions).reshape(-1)
-        if cond.shape[0] != n_trials:
-            raise ValidationError(f"conditions: expected shape ({n_trials},), received "
-                                  f"{np.asarray(conditions).shape}")
+        cond = as_label_array("conditions", conditions, n=n_trials)
         labels, codes = np.unique(cond, return_inverse=True)
         avg = np.stack([act[codes == c].mean(axis=0) for c in range(labels.size)])
         if labels.dtype.kind == "O":
             labels = labels.astype(str)
     flat = avg.reshape(-1, n_units)
+    if n_components > flat.shape[0]:
+        raise ValidationError(f"n_components: expected at most the {flat.shape[0]} averaged "
+                              f"samples (conditions x steps), received {n_components}")
     full = pca(flat)
     var = full.variance
     comps = full.axes[:n_components]
@@ -128,8 +144,11 @@ def balance_index(n_plus, n_minus):
 
     Works elementwise on arrays (one entry per network).
     """
-    a = np.asarray(n_plus, dtype=np.float64)
-    b = np.asarray(n_minus, dtype=np.float64)
+    a = as_float_array("n_plus", n_plus).reshape(np.shape(n_plus))
+    b = as_float_array("n_minus", n_minus).reshape(np.shape(n_minus))
+    if a.shape != b.shape:
+        raise ValidationError(f"n_minus: expected the shape of n_plus {a.shape}, received "
+                              f"{b.shape}")
     if np.any(a < 0) or np.any(b < 0):
         raise ValidationError("n_plus, n_minus: expected counts >= 0")
     total = a + b
@@ -157,6 +176,8 @@ class Populations(Result):
 
     labels (n_units,) in POPULATION_NAMES; counts / fractions dicts by name; balance B.
     """
+
+    array_shapes = {"labels": ("n_units",)}
 
     labels: np.ndarray
     counts: dict
@@ -202,20 +223,28 @@ def populations(state_plus, state_minus, *, threshold: float = 0.0,
     if sp.shape != sm.shape:
         raise ValidationError(f"state_minus: expected shape {sp.shape} like state_plus, "
                               f"received {sm.shape}")
+    if sp.size == 0:
+        raise ValidationError("state_plus: expected the activity of at least one unit, "
+                              f"received shape {np.shape(state_plus)}")
+    threshold = as_float_array("threshold", threshold, ndim=0).item()
     rule = active_at_attractors if definition is None else definition
     if not callable(rule):
         raise ValidationError(f"definition: expected a callable, received {rule!r}")
-    labels = np.asarray(rule(sp, sm, threshold=float(threshold))).astype("U3")
-    if labels.shape != sp.shape or not np.all(np.isin(labels, POPULATION_NAMES)):
+    # checked as returned: a fixed-width cast first would cut "G_+x" to a valid "G_+"
+    labels = np.asarray(rule(sp, sm, threshold=threshold))
+    if labels.shape != sp.shape or labels.dtype.kind not in "UO" or not all(
+            isinstance(v, str) and v in POPULATION_NAMES for v in labels.tolist()):
+        shown = sorted({repr(v) for v in labels.ravel().tolist()})[:6]
         raise ValidationError(f"definition: expected labels of shape {sp.shape} in "
                               f"{POPULATION_NAMES}, received shape {labels.shape} with values "
-                              f"{np.unique(labels)[:6].tolist()}")
+                              f"{', '.join(shown)}")
+    labels = labels.astype(f"U{max(len(n) for n in POPULATION_NAMES)}")
     counts = {k: int(np.sum(labels == k)) for k in POPULATION_NAMES}
     fractions = {k: counts[k] / labels.size for k in POPULATION_NAMES}
     return Populations(labels=labels, counts=counts, fractions=fractions,
                        balance=balance_index(counts["G_+"], counts["G_-"]),
-                       threshold=float(threshold),
-                       definition=getattr(rule, "__name__", "custom"))
+                       threshold=threshold,
+                       definition=str(getattr(rule, "__name__", "custom")))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -225,6 +254,9 @@ class BalanceSummary(Result):
     balance (n_networks,); fractions (n_networks, 4) in POPULATION_NAMES order; balance_mean,
     balance_std, balance_cv; fraction_cv (4,) coefficient of variation of each fraction.
     """
+
+    array_shapes = {"balance": ("n_networks",), "fractions": ("n_networks", 4),
+                    "fraction_cv": (4,)}
 
     balance: np.ndarray
     fractions: np.ndarray
@@ -242,8 +274,10 @@ class BalanceSummary(Result):
 
 def balance_summary(pops: Sequence[Populations]) -> BalanceSummary:
     """Spread of balance and population fractions across networks (NaN balances skipped)."""
-    if len(pops) == 0 or not all(isinstance(p, Populations) for p in pops):
-        raise ValidationError("pops: expected a non-empty sequence of Populations")
+    if not isinstance(pops, Sequence) or len(pops) == 0 or not all(
+            isinstance(p, Populations) for p in pops):
+        raise ValidationError(f"pops: expected a non-empty sequence of Populations, received "
+                              f"{type(pops).__name__}")
     bal = np.array([p.balance for p in pops], dtype=float)
     frac = np.array([[p.fractions[k] for k in POPULATION_NAMES] for p in pops])
     ok = bal[~np.isnan(bal)]
@@ -265,6 +299,8 @@ class Crystallization(Result):
     score (n_steps,); index (int, -1 if never); time (float, NaN if never); final, fraction,
     baseline, measure.
     """
+
+    array_shapes = {"score": ("n_steps",), "times": ("n_steps",)}
 
     score: np.ndarray
     times: np.ndarray
@@ -323,6 +359,7 @@ def crystallization_time(score_or_activity, choice=None, *, times=None, fraction
     """
     check_choice("measure", measure, ("decoder", "mi"))
     fraction = check_positive("fraction", fraction)
+    baseline = as_float_array("baseline", baseline, ndim=0).item()
     if choice is None:
         score = as_float_array("score_or_activity", score_or_activity, ndim=1)
         label = "score"

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from attractorkit.core._errors import ResultFileError, ValidationError
-from attractorkit.core._results import atomic_path
+from attractorkit.core._files import atomic_path, output_dir
 from attractorkit.core._validation import check_int, check_positive
 
 from .packed import relu_rnn_packed
@@ -133,7 +133,7 @@ class ReLURNN(nn.Module):
 
 
 def _atomic_write(path: Path, write) -> None:
-    with atomic_path(path) as tmp:
+    with atomic_path(path.parent, path.name) as tmp:
         write(str(tmp))
 
 
@@ -150,7 +150,7 @@ def save_network(net: ReLURNN, path, metadata: dict | None = None) -> Path:
     from safetensors.torch import save_file
 
     st, js = _paths(path)
-    st.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(st.parent)
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     meta = {"format": "attractorkit-relurnn", "version": 1,
             "architecture": net.architecture, **(metadata or {})}

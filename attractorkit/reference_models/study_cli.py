@@ -26,12 +26,16 @@ call is quick and an interrupted sweep resumes where it stopped (runs in flight 
 
 _EPILOG = """\
 presets: tiny (a smoke test), quick (the whole study in <= 15 minutes on 2 cores: N = 64,
-  2 deltas, 2 complexity levels, 3 seeds), paper (N = 250, 7 deltas from 0.02 to 0.15,
-  3 complexity levels, 20 seeds: days on a laptop, hours on a cluster).
+  2 deltas, 2 complexity levels, 3 initialisations per cell), standard (N = 250, 3 deltas,
+  2 levels, 10 initialisations per cell and an ablation: about 2 hours on 2 cores, sized by
+  the power analysis of docs/study.md), paper (N = 250, 7 deltas, 3 levels, 20 per cell:
+  a cluster). --dry-run prints what a preset costs on this machine.
 output: DIR/runs/<run>/ (manifest.json, summary.json, analysis.npz, network.npz,
-  training.json) and DIR/report/ (index.html, claims.md, claims.json, runs.csv).
+  training.json) and DIR/report/ (index.html, figures/, claims.md, claims.json,
+  networks.csv).
 examples:
   attractorkit reproduce --preset quick
+  attractorkit reproduce --preset standard --dry-run
   attractorkit reproduce --config my-study.toml --out results/ --n-jobs 8
   attractorkit reproduce --preset paper --cluster dask://scheduler:8786
   attractorkit reproduce --preset quick --dump-config > my-study.toml
@@ -39,7 +43,7 @@ examples:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="quick", choices=("tiny", "quick", "paper"),
+    p.add_argument("--preset", default="quick", choices=("tiny", "quick", "standard", "paper"),
                    help="the base configuration (default: quick)")
     p.add_argument("--config", metavar="FILE.toml", type=Path,
                    help="TOML settings that override the preset (it may name its own preset)")
@@ -55,6 +59,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not train: aggregate the finished runs and write the report")
     p.add_argument("--dump-config", action="store_true",
                    help="print the resolved configuration as TOML and exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the runs, estimated CPU-hours, wall time and peak memory on "
+                        "this machine (from short measurements here), and exit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -93,11 +100,31 @@ def main_reproduce(args) -> int:
         print(f"attractorkit reproduce: error: --n-jobs: expected >= 1, received {n_jobs}",
               file=sys.stderr)
         return 2
+    if args.dry_run:
+        return _dry_run(config, n_jobs)
     try:
         return _run(config, out, n_jobs, args)
     except ValidationError as exc:
         print(f"attractorkit reproduce: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _dry_run(config, n_jobs: int) -> int:
+    from .study.cost import estimate
+    from .study.runner import expand_runs
+
+    specs = expand_runs(config)
+    counts: dict = {}
+    for s in specs:
+        counts[(s.paradigm, s.complexity)] = counts.get((s.paradigm, s.complexity), 0) + 1
+    print(f"study {config.name!r}: {len(specs)} runs (N = {config.n_hidden}; deltas "
+          f"{', '.join(f'{d:g}' for d in config.deltas)}; {len(config.seeds)} "
+          f"initialisations per cell)")
+    for (p, c), n in sorted(counts.items()):
+        print(f"  {p:10s} {c:10s} {n} runs")
+    print("measuring unit costs on this machine ...", file=sys.stderr)
+    print(estimate(config, n_jobs=n_jobs).summary())
+    return 0
 
 
 def _run(config, out: Path, n_jobs: int, args) -> int:
@@ -112,14 +139,24 @@ def _run(config, out: Path, n_jobs: int, args) -> int:
         print(f"study {config.name!r}: {config.n_runs} runs -> {out} on {where}",
               file=sys.stderr)
         rep = run_sweep(config, out, n_jobs=n_jobs, cluster=args.cluster, ray=args.ray,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, processes=True)
         print(rep.summary(), file=sys.stderr)
         if rep.failed:
             code = 1
+    table = None
     if not finished_runs(out):
-        print(f"attractorkit reproduce: error: no finished runs in {out}", file=sys.stderr)
-        return 1
-    path = write_report(out, config)
+        saved = [p for p in (out / "networks.csv", out / "report" / "networks.csv")
+                 if p.is_file()]
+        if not saved:
+            print(f"attractorkit reproduce: error: no finished runs and no networks.csv in "
+                  f"{out}", file=sys.stderr)
+            return 1
+        from .study.aggregate import read_csv
+
+        table = read_csv(saved[0].read_text())
+        print(f"no run directories: the report is computed from {saved[0]} (figures that "
+              "need the runs' arrays are left out)", file=sys.stderr)
+    path = write_report(out, config, table=table)
     print((path.parent / "claims.md").read_text())
     print(f"report: {path} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return code

@@ -214,11 +214,17 @@ TASK_PRESETS: dict[str, TaskConfig] = {
     # complexity axis: weaker evidence, then more choices on the ring (noise lowered so that the
     # ideal observer stays near 98-99% and the 95% criterion remains reachable).
     "lowcoh": TaskConfig(coherences=(4.0, 10.0, 30.0)),
+    # the study's hard level: NeuroGym's coherences with more noise than NeuroGym (ideal
+    # observer 0.932, 5.8 points below "default"); its criterion is relative to that
+    "noisy": TaskConfig(sigma=1.1),
+    # and a third level for the paper preset: ideal observer 0.879, 5.3 points below "noisy"
+    "noisier": TaskConfig(sigma=1.8),
     "choices3": TaskConfig(n_choices=3, sigma=0.35),
     "choices4": TaskConfig(n_choices=4, sigma=0.3),
 }
-#: presets ordered from easiest to hardest (the study's complexity axis)
-COMPLEXITY_PRESETS = ("default", "lowcoh", "choices3", "choices4")
+#: task presets that make complexity levels (docs/reference_models.md: their ideal observers;
+#: a study lists its levels from easiest to hardest)
+COMPLEXITY_PRESETS = ("default", "lowcoh", "choices3", "choices4", "noisy", "noisier")
 
 
 def task_preset(name) -> TaskConfig:

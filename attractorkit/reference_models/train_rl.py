@@ -5,7 +5,8 @@ sampled from the softmax at every step; the network never sees its actions, so t
 trial runs in one forward pass, and the task scores the actions afterwards); (2) GAE(gamma,
 lambda) advantages from the critic, cut at each trial's end; (3) ``ppo_epochs`` passes over
 minibatches of whole trials (full BPTT from h0 = 0) with the clipped surrogate, a value loss
-and an entropy bonus, Adam with gradient-norm clipping. The network only ever runs on the
+and an entropy bonus, Adam with gradient-norm clipping. With ``critic_detached`` the value
+loss reaches the critic head only, not the recurrent weights. The network only ever runs on the
 trials' own steps, packed without padding (:class:`~.packed.PackedTrials`). Read top to
 bottom; seeding, evaluation, checkpoints and stopping live in :mod:`.training`.
 """
@@ -70,7 +71,9 @@ def ppo_loss(net, mb: dict, config) -> tuple[torch.Tensor, dict]:
     packed without padding)."""
     obs = mb["obs"]
     packing = PackedTrials(mb["length"].cpu().numpy(), obs.shape[1], device=obs.device)
-    _, logits, values = net.forward_packed(packing.pack(obs), packing)
+    h, logits, values = net.forward_packed(packing.pack(obs), packing)
+    if config.critic_detached:  # the value loss trains the critic head only
+        values = F.linear(h.detach(), net.value_weight, net.value_bias)[..., 0]
     logp_all = F.log_softmax(logits, -1)
     logp = logp_all.gather(-1, packing.pack(mb["actions"])[:, None])[:, 0]
     adv = packing.pack(mb["adv"])

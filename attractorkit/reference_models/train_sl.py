@@ -95,9 +95,33 @@ def update(net, optimizer, batch, config, device="cpu") -> float:
 
 
 def run(config, session) -> None:
-    """The SL loop: fresh whole trials, one Adam step on the weighted cross-entropy."""
+    """The SL loop: fresh whole trials, one Adam step on the weighted cross-entropy.
+
+    With ``sl_schedule="ppo"`` an update takes PPO's schedule instead: ``rollout_trials``
+    fresh trials, then ``ppo_epochs`` passes over minibatches of ``minibatch_trials`` trials in
+    a random order, one Adam step each (the study's ablation: the same optimiser steps and
+    batches per trial as RL).
+    """
+    if config.sl_schedule == "ppo":
+        return _run_ppo_schedule(config, session)
     trials = batches(session.task, config.batch_trials, session.rng_train)
     for _ in session.updates():
         batch = next(trials)
         loss = update(session.net, session.optimizer, batch, config, session.device)
         session.record(loss, batch.n_trials, batch.n_steps)
+
+
+def _run_ppo_schedule(config, session) -> None:
+    names = [f.name for f in dataclasses.fields(TrialBatch)]
+    trials = batches(session.task, config.rollout_trials, session.rng_train)
+    for _ in session.updates():
+        batch = next(trials)
+        losses = []
+        for _epoch in range(config.ppo_epochs):
+            order = torch.randperm(config.rollout_trials, generator=session.torch_gen).numpy()
+            for start in range(0, config.rollout_trials, config.minibatch_trials):
+                idx = order[start:start + config.minibatch_trials]
+                mb = TrialBatch(**{k: getattr(batch, k)[idx] for k in names})
+                losses.append(update(session.net, session.optimizer, mb, config,
+                                     session.device))
+        session.record(float(np.mean(losses)), batch.n_trials, batch.n_steps)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from attractorkit.core._errors import ValidationError
+from attractorkit.core._files import write_text
 from attractorkit.core._validation import check_choice, check_int, check_positive
 
 from .networks import ReLURNN, load_network, save_network
@@ -50,7 +51,11 @@ class TrainConfig:
     lr, grad_clip : Adam learning rate and gradient-norm clip (both paradigms).
     SL: batch_trials (whole trials per update), decision_weight (loss weight of decision steps).
     RL (PPO): rollout_trials (parallel trials per rollout), ppo_epochs, minibatch_trials,
-    gamma, gae_lambda, clip_coef, ent_coef, vf_coef.
+    gamma, gae_lambda, clip_coef, ent_coef, vf_coef; critic_detached: the critic reads the
+    hidden state without passing gradients into the recurrent weights (W, U, b), so that only
+    the policy gradient shapes the dynamics (the study's ablation); sl_schedule: "single" (one
+    Adam step on batch_trials fresh trials per update) or "ppo" (PPO's schedule: rollout_trials
+    fresh trials, ppo_epochs passes over minibatch_trials minibatches, one step each).
     """
 
     paradigm: str = "sl"
@@ -78,6 +83,8 @@ class TrainConfig:
     clip_coef: float = 0.2
     ent_coef: float = 0.01
     vf_coef: float = 0.5
+    critic_detached: bool = False
+    sl_schedule: str = "single"
 
     def __post_init__(self):
         check_choice("paradigm", self.paradigm, ("sl", "rl"))
@@ -115,12 +122,23 @@ class TrainConfig:
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValidationError(f"{name}: expected a number in [0, 1], received {v!r}")
+        check_choice("sl_schedule", self.sl_schedule, ("single", "ppo"))
+        if not isinstance(self.critic_detached, bool):
+            raise ValidationError(f"critic_detached: expected a bool, received "
+                                  f"{self.critic_detached!r}")
         for name in ("batch_trials", "rollout_trials", "ppo_epochs", "minibatch_trials"):
             check_int(name, getattr(self, name), minimum=1)
         if self.minibatch_trials > self.rollout_trials:
             raise ValidationError(
                 f"minibatch_trials: expected <= rollout_trials={self.rollout_trials}, "
                 f"received {self.minibatch_trials}")
+
+    @property
+    def trials_per_update(self) -> int:
+        """Fresh trials drawn per update."""
+        if self.paradigm == "sl" and self.sl_schedule == "single":
+            return self.batch_trials
+        return self.rollout_trials
 
     @property
     def task_config(self) -> TaskConfig:
@@ -371,7 +389,7 @@ class Session:
             if not self.checkpoints or not self.checkpoints[-1].endswith(last):
                 self._save(self.out / "checkpoints" / f"update_{self.update:06d}")
             save_network(self.net, self.out / "model", {**self.metadata(), "wall_time_s": wall})
-            (self.out / "history.json").write_text(json.dumps(self.history, indent=1))
+            write_text(self.out, "history.json", json.dumps(self.history, indent=1))
         history = {k: np.asarray(v) for k, v in self.history.items()}
         return TrainResult(network=self.net, accuracy=self.accuracy,
                            reached_criterion=self.reached, updates=self.update, wall_time=wall,

@@ -53,6 +53,8 @@ class FrozenInput:
         self.model, self.x = model, x
         self.n_state, self.time, self.dt = int(model.n_state), model.time, model.dt
         self.kernel = _folded(kernel_spec(model), x)
+        if self.kernel is None and callable(getattr(model, "newton_solve", None)):
+            self.newton_solve = self._newton_solve   # the model's own solver, at x
 
     def _args(self, h):
         H = as_state_batch("h", h, self.n_state)
@@ -66,6 +68,10 @@ class FrozenInput:
 
     def input_jacobian(self, h, x=None) -> np.ndarray:
         return np.zeros((np.shape(h)[0] if np.ndim(h) == 2 else 1, self.n_state, 0))
+
+    def _newton_solve(self, H0, X=None, **kw):
+        H, Xm = self._args(H0)
+        return self.model.newton_solve(H, Xm, **kw)
 
     def __repr__(self) -> str:
         return (f"FrozenInput({type(self.model).__name__}, n_state={self.n_state}, "

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
+from attractorkit import ValidationError
 from attractorkit.adapters._files import ModelFileError, load_model, save_model_files
 
 torch = pytest.importorskip("torch")
@@ -134,3 +135,37 @@ def test_pickle_payload_is_refused_and_creates_nothing(tmp_path, writer, suffix)
         with open(path, "rb") as fh:
             pickle.load(fh)  # noqa: S301 - proves the test's payload works
         assert target.exists()
+
+
+def test_npz_weights_are_bounded_before_decompressing(tmp_path, monkeypatch):
+    """An .npz of weights that inflates beyond the memory budget is a ModelFileError, refused
+    from the sizes in its headers."""
+    import io
+    import json
+    import zipfile
+
+    monkeypatch.setenv("ATTRACTORKIT_MEMORY_BUDGET", "16MiB")
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False,
+                                               "shape": (2048, 2048)})
+    with zipfile.ZipFile(tmp_path / "w.npz", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("W.npy", "w", force_zip64=True) as fh:
+            fh.write(buf.getvalue())
+            for _ in range(32):
+                fh.write(bytes(2**20))
+    (tmp_path / "w.json").write_text(json.dumps({"cell": "vanilla"}))
+    with pytest.raises(ModelFileError, match="ceiling of 16 MiB"):
+        load_model(tmp_path / "w.npz")
+
+
+def test_save_model_files_uses_the_safe_writer(tmp_path):
+    import os
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    os.symlink(victim, tmp_path / "m.json")
+    path = save_model_files(tmp_path / "m.npz", {"W": np.eye(2)}, {"cell": "vanilla"})
+    assert victim.read_text() == "precious" and not (tmp_path / "m.json").is_symlink()
+    assert load_model(path).n_state == 2
+    with pytest.raises(ValidationError, match="weights: expected a dict"):
+        save_model_files(tmp_path / "x.npz", {1: np.eye(2)})

@@ -14,6 +14,7 @@ from systems import (
 )
 
 import attractorkit as ak
+from attractorkit.attractors import Decision, approaching, decide
 
 
 def near_circle(model, n, rng, spread=0.2):
@@ -152,33 +153,6 @@ def test_bad_input_and_round_trip(tmp_path):
     assert a.plot_evidence() is not None
 
 
-def test_relu_region_fixed_point_matches_numpy_and_rejects_saddles():
-    from attractorkit._kernels.region import region_candidate, region_contracting
-
-    def region_fixed_point(WhT, c, pat, h_out, z_out):  # what the rollout accepts
-        return region_candidate(WhT, c, pat, h_out, z_out) and region_contracting(WhT, pat)
-
-    rng = np.random.default_rng(5)
-    n = 12
-    W = 0.25 * rng.standard_normal((n, n))
-    c = rng.standard_normal(n)
-    h = np.zeros(n)
-    for _ in range(3000):  # a contracting ReLU map: iterate to its fixed point
-        h = np.maximum(W @ h + c, 0.0)
-    pat = W @ h + c > 0
-    h_out, z_out = np.zeros(n), np.zeros(n)
-    assert region_fixed_point(np.ascontiguousarray(W.T), c, pat, h_out, z_out)
-    np.testing.assert_allclose(h_out, h, atol=1e-12)
-    np.testing.assert_allclose(z_out, W @ h + c, atol=1e-12)
-    flipped = pat.copy()
-    flipped[np.argmax(pat)] = False  # a region that does not contain its candidate
-    assert not region_fixed_point(np.ascontiguousarray(W.T), c, flipped, h_out, z_out)
-    # saddle: h* = (1, 1) lies in the all-active region, but diag(0.5, 1.5) is not contracting
-    A = np.diag([0.5, 1.5])
-    assert not region_fixed_point(np.ascontiguousarray(A.T), np.array([0.5, -0.5]),
-                                  np.array([True, True]), np.zeros(2), np.zeros(2))
-
-
 def test_relu_runs_settle_by_region_and_a_saddle_is_not_certified():
     from attractorkit.adapters import VanillaRNN
 
@@ -202,135 +176,118 @@ def test_relu_runs_settle_by_region_and_a_saddle_is_not_certified():
     assert s.label[0, 0] == "fixed_point" and s.reason[0, 0] == "step below tolerance"
 
 
-def test_sparse_eigenmap_and_sort_free_dimension_match_their_references():
-    """curve_test's sparse eigensolver against the dense one; correlation_dimension's counts
-    against counts over the fully sorted distances."""
-    from scipy.spatial.distance import pdist
-
-    from attractorkit.attractors import _features as F
-
-    rng = np.random.default_rng(3)
-    th = 2 * np.pi * np.mod(0.1 + np.arange(1000) * (np.sqrt(5) - 1) / 2, 1.0)  # a rotation
-    curve = np.c_[np.cos(th), 0.5 * np.sin(th), 0.05 * np.cos(2 * th)] @ rng.standard_normal(
-        (3, 20))
-    noise = rng.standard_normal((1000, 6))
-    for P in (curve, noise):
-        ref, fast = F.curve_test(P, dense=True), F.curve_test(P)
-        assert ref["connected"] == fast["connected"]
-        for key in ("ring_cv", "gap_ratio"):
-            np.testing.assert_allclose(fast[key], ref[key], rtol=1e-6)
-        # rank statistics: near-tied angles may swap order between eigensolvers (the
-        # thresholds on them are >= 0.02 and rational_tol 2e-5 on distances of ~1e-2)
-        for key in ("rotation", "shift_spread"):
-            np.testing.assert_allclose(fast[key], ref[key], atol=1e-4)
-        idx = np.random.default_rng(0).choice(P.shape[0], size=400, replace=False)
-        D = pdist(F._reduce(P[idx], 20))
-        D = np.sort(D[D > 0])
-        r = np.geomspace(*np.quantile(D, [0.005, 0.1]), 10)
-        C = np.searchsorted(D, r, side="right") / D.size
-        assert F.correlation_dimension(P) == float(np.polyfit(np.log(r), np.log(C), 1)[0])
-    assert F.curve_test(curve[:10])["connected"] is False
-    assert np.isnan(F.correlation_dimension(curve[:20]))
-
-
 def test_a_close_return_without_a_period_is_not_an_exact_recurrence():
     """Evidence with recurrence_error below period_tol but no period over a window (section
     kind "other") must not give "exact recurrence with period 0"."""
-    from attractorkit.attractors import _decide as D
-
-    st = D.Settings()
-    ev = D.empty_evidence(1)
-    ev["step_size"][0], ev["recurrence_error"][0] = 1e-6, 1e-9
-    ev["section_kind"][0], ev["zero_band"][0] = "other", 1e-3
-    label, period, *_ , why = D.decide(ev, 0, np.array([-0.003, -0.1]), False, st, None)
-    assert "period 0" not in why and not (label == D.PERIODIC and period == 0)
-    ev["section_kind"][0], ev["n_section_points"][0] = "points", 3
-    label, period, *_ , why = D.decide(ev, 0, np.array([-0.003, -0.1]), False, st, None)
-    assert label == D.PERIODIC and period == 3 and why == "exact recurrence with period 3"
+    ev = {"step_size": 1e-6, "recurrence_error": 1e-9, "section_kind": "other",
+          "zero_band": 1e-3}
+    lam = np.array([-0.003, -0.1])
+    d = decide(ev, lam)
+    assert "period 0" not in d.reason and not (d.label == "periodic" and d.period == 0)
+    ev.update(section_kind="points", n_section_points=3)
+    d = decide(ev, lam, thresholds=ak.ClassifierThresholds())
+    assert (d.label, d.period, d.reason) == ("periodic", 3, "exact recurrence with period 3")
+    assert d.confidence == 1.0 and isinstance(d, Decision)
+    # the same evidence under a tighter recurrence tolerance is no exact recurrence
+    assert decide(ev, lam, thresholds={"period_tol": 1e-10}).label != "periodic"
 
 
 def test_return_distances_tell_a_transient_from_an_attractor():
     """approaching(): a slow approach to a 3-cycle (0.998 per step) is a transient; an
     irrational rotation, an exact cycle and a chaotic orbit are not."""
-    from attractorkit.attractors import _decide as D
-
-    st, t = D.Settings(), np.arange(900)
+    t = np.arange(900)
     cycle = np.array([[1.0, 0.0, 0.5], [-0.3, 0.8, 0.1], [0.2, -0.6, -0.9]])
     v = np.array([0.3, -0.2, 0.4])
-    assert D.approaching(cycle[t % 3] + 0.998 ** t[:, None] * v, False, st)
-    assert not D.approaching(cycle[t % 3], False, st)
+    assert approaching(cycle[t % 3] + 0.998 ** t[:, None] * v)
+    assert not approaching(cycle[t % 3])
     ang = 2 * np.pi * 0.5 * (np.sqrt(5) - 1) * t
-    assert not D.approaching(np.c_[np.cos(ang), np.sin(ang), np.cos(ang) ** 2], False, st)
+    assert not approaching(np.c_[np.cos(ang), np.sin(ang), np.cos(ang) ** 2])
     x = [0.3]
     for _ in range(899):
         x.append(4.0 * x[-1] * (1.0 - x[-1]))
-    assert not D.approaching(np.array(x)[:, None], False, st)
+    assert not approaching(np.array(x)[:, None])
     # a flow creeping onto its fixed point: the step size (p = 1) shrinks
-    assert D.approaching(np.exp(-0.002 * t)[:, None] * v, True, st)
+    assert approaching(np.exp(-0.002 * t)[:, None] * v, flow=True)
 
 
-def test_only_transients_and_positive_exponents_are_extended():
-    """An undetermined run that sits on its attractor keeps its first-pass label (one pass);
-    one with lambda1 > 0 gets its extensions."""
-    ang = 2 * np.pi * 0.5 * (np.sqrt(5) - 1)
+def test_unresolved_orbits_are_extended_with_doubling_records():
+    """A rigid rotation by 7/300 of the plane: period 300 is beyond half of the first record
+    (500 steps) and fits only 3.3 times in the second (1000): each extension doubles the
+    record, and the third (2000 steps) fits it 6.7 times. Without extensions the label stays
+    undetermined and says why."""
+    from attractorkit.adapters import VanillaRNN
+
+    ang = 2 * np.pi * 7 / 300
     A = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    from attractorkit.adapters import VanillaRNN
-
-    a = ak.classify_attractors(VanillaRNN(A, activation="identity"), None,
-                               initial_states=[[1.0, 0.0]], n_steps=500, n_transient=100,
-                               rng=0)  # a rotation: two zero exponents but a 1-D orbit
-    assert a.label[0, 0] == "undetermined" and a.reason[0, 0].startswith("lambda1 ~ 0")
-    assert a.steps[0, 0] == 100 + 500
-    lg = ak.classify_attractors(Logistic(), [[4.0]], initial_states=[[0.3]], n_steps=500,
-                                n_transient=100, thresholds={"line_fraction": 0.0}, rng=0)
-    assert lg.label[0, 0] == "undetermined" and "line spectrum" in lg.reason[0, 0]
-    assert lg.steps[0, 0] == 100 + 3 * 500
+    model = VanillaRNN(A, activation="identity")
+    kw = dict(initial_states=[[1.0, 0.0]], n_steps=500, n_transient=100, rng=0)
+    a = ak.classify_attractors(model, None, **kw)
+    assert (a.label[0, 0], a.period[0, 0]) == ("periodic", 300.0), a.reason
+    assert a.steps[0, 0] == 100 + 500 + 1000 + 2000
+    assert a.evidence.record_points[0, 0] == 2000
+    b = ak.classify_attractors(model, None, max_extensions=1, **kw)
+    assert b.label[0, 0] == "undetermined" and b.steps[0, 0] == 100 + 500 + 1000
+    assert b.reason[0, 0].startswith("recurrence with period 300 fits 3.3 times in 1000")
 
 
-def test_newton_polish_skips_silent_rows_and_keeps_stability():
-    """polish(): the product of Jacobians skips rows of silent ReLU units and the stability
-    test drops them (they only add eigenvalues 0); both stable and unstable points are told
-    apart as with the full eigen-decomposition."""
-    from attractorkit.adapters import VanillaRNN
-    from attractorkit.attractors import _decide as D
+def test_slow_approach_with_a_silent_unit_is_polished_to_the_exact_fixed_point():
+    """A slow spiral (0.997 per step) onto a stable fixed point of a ReLU map with a silent
+    unit, through a model without kernel (no region test): Newton polishes it to the exact
+    point, whose silent coordinate is 0, and finds it attracting."""
+    from attractorkit.adapters import CallableModel
 
-    for a, stable in ((0.5, True), (1.5, False)):
-        W = np.array([[a, 0.3, 0.0], [0.2, 0.5, 0.1], [0.4, 0.0, 0.2]])
-        b = np.array([-1.0 if a > 1 else 1.0, -5.0, 0.1])  # unit 1 silent near the point
-        model = VanillaRNN(W, b=b, activation="relu")
-        h_star = np.linalg.solve(np.eye(2) - W[np.ix_([0, 2], [0, 2])], b[[0, 2]])
-        ref = np.array([h_star[0], 0.0, h_star[1]])
-        for p in (1, 2):
-            h, res, st = D.polish(model, ref + 0.01, np.zeros(0), p, False)
-            np.testing.assert_allclose(h, ref, atol=1e-12)
-            assert res < 1e-12 and st is stable
-            J = np.diag([1.0, 0.0, 1.0]) @ W
-            full = bool(np.max(np.abs(np.linalg.eigvals(np.linalg.matrix_power(J, p)))) < 1)
-            assert full is stable
+    r, w = 0.997, 2 * np.pi * 0.2137
+    W = np.zeros((3, 3))
+    W[np.ix_([0, 2], [0, 2])] = r * np.array([[np.cos(w), -np.sin(w)], [np.sin(w), np.cos(w)]])
+    W[1] = [0.1, 0.0, 0.2]
+    b = np.array([1.0, -5.0, 0.5])  # unit 1 silent near the fixed point
+
+    def step(h, x):
+        return np.maximum(h @ W.T + b, 0.0)
+
+    def jacobian(h, x):
+        return (h @ W.T + b > 0)[:, :, None] * W[None]
+
+    model = CallableModel(step, n_state=3, n_input=0, jacobian=jacobian)
+    h_star = np.zeros(3)
+    h_star[[0, 2]] = np.linalg.solve(np.eye(2) - W[np.ix_([0, 2], [0, 2])], b[[0, 2]])
+    a = ak.classify_attractors(model, None, initial_states=[h_star + [0.5, 0.0, -0.3]],
+                               n_steps=600, n_transient=200, max_extensions=0, rng=0)
+    assert a.label[0, 0] == "fixed_point", a.reason
+    assert a.reason[0, 0].startswith("slow convergence") and 0 < a.confidence[0, 0] < 1
+    np.testing.assert_allclose(a.location[0, 0], h_star, atol=1e-12)
+    np.testing.assert_allclose(a.evidence.converging_rate[0, 0], r, atol=2e-3)
 
 
-def test_pipelined_lyapunov_batches_match_one_batch(monkeypatch):
+def test_pipelined_lyapunov_batches_match_one_batch():
     """Evidence of one batch is gathered while the next is simulated, in two alternating
-    halves of the record buffer: with 2 or 5 batches the result is that of one batch."""
-    from attractorkit.attractors import _classify
-
+    halves of the record buffer: two and five batches give what one batch per call gives
+    (the random tangent frames are drawn in run order from one generator in each case)."""
     model = random_rnn(30, 3.0, seed=2)
-    kw = dict(n_init=40, n_steps=200, n_transient=50, max_extensions=1, rng=3)
-    monkeypatch.setattr(_classify, "PIPELINE_MIN_RUNS", 10**6)
-    one = ak.classify_attractors(model, None, **kw)
-    monkeypatch.setattr(_classify, "PIPELINE_MIN_RUNS", 16)
-    two = ak.classify_attractors(model, None, **kw)
-    five = ak.classify_attractors(model, None, max_memory=16 * 200 * 30 * 8, **kw)
-    assert (one.label == "chaotic").sum() >= 32  # enough pending runs for 2 and 5 batches
+    H0 = np.random.default_rng(7).standard_normal((40, 30))
+    kw = dict(n_steps=200, n_transient=50, max_extensions=0)
+    g = np.random.default_rng(3)
+    halves = [ak.classify_attractors(model, None, initial_states=H0[k:k + 20], rng=g, **kw)
+              for k in (0, 20)]  # 20 runs: one batch each, nothing overlaps
+    two = ak.classify_attractors(model, None, initial_states=H0, rng=3, **kw)
+    five = ak.classify_attractors(model, None, initial_states=H0, max_memory=16 * 200 * 30 * 8,
+                                  rng=3, **kw)
+    assert (two.label == "chaotic").sum() >= 32  # enough pending runs for 2 and 5 batches
+
+    def whole(name):
+        return np.concatenate([getattr(h, name) for h in halves], axis=1)
+
     for other in (two, five):
-        np.testing.assert_array_equal(other.label, one.label)
-        np.testing.assert_array_equal(other.attractor_id, one.attractor_id)
-        np.testing.assert_allclose(other.lyapunov, one.lyapunov, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(other.final_states, one.final_states, rtol=1e-9,
+        np.testing.assert_array_equal(other.label, whole("label"))
+        np.testing.assert_allclose(other.lyapunov, whole("lyapunov"), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(other.final_states, whole("final_states"), rtol=1e-9,
                                    atol=1e-12)
         # what the evidence read from the records: each run's own orbit
-        np.testing.assert_allclose(other.location, one.location, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(other.evidence.corr_dim, one.evidence.corr_dim, rtol=1e-6)
+        np.testing.assert_allclose(other.location, whole("location"), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(other.evidence.corr_dim,
+                                   np.concatenate([h.evidence.corr_dim for h in halves], 1),
+                                   rtol=1e-6)
+    np.testing.assert_array_equal(five.attractor_id, two.attractor_id)
 
 
 def test_models_without_kernel_are_never_called_concurrently():

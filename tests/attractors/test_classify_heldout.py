@@ -1,8 +1,8 @@
 """Held-out check of the classifier: randomly drawn systems of the acceptance kinds (not the ones
 in test_classify.py), labelled against ground truth known by construction.
 
-Slow (opt-in): ``pytest -m slow tests/core/test_classify_heldout.py``. Aim: >= 95% correct, and
-``undetermined`` preferred to a wrong label (at most 1 wrong label in the set).
+Slow (opt-in): ``pytest -m slow tests/attractors/test_classify_heldout.py``. Aim: >= 95%
+correct, and ``undetermined`` preferred to a wrong label (at most 1 wrong label in the set).
 """
 
 import math
@@ -134,7 +134,7 @@ def test_heldout_accuracy():
         f"{correct}/{n} correct, {undetermined} undetermined, {wrong} wrong\n{report}")
 
 
-if __name__ == "__main__":  # print the table: python tests/core/test_classify_heldout.py
+if __name__ == "__main__":  # print the table: python tests/attractors/test_classify_heldout.py
     import sys
 
     rows = score(int(sys.argv[1]) if len(sys.argv) > 1 else 20261129)

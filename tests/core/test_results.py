@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from attractorkit import Result, ResultFileError, ValidationError, results_equal
+from attractorkit.core import set_memory_budget
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -178,16 +179,154 @@ def test_damaged_central_header_is_a_result_file_error(tmp_path, offset, value):
         _Inner.load(path)
 
 
-def test_atomic_path_leaves_nothing_half_written(tmp_path):
-    from attractorkit.core._results import atomic_path
+def test_save_replaces_a_link_and_never_writes_its_target(tmp_path):
+    """Regression (issue 19): Result.save wrote through a symbolic link at its path."""
+    import os
 
-    target = tmp_path / "sub" / "file.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("partial")
-            raise RuntimeError("crash mid-write")
-    assert not target.exists() and list(target.parent.iterdir()) == []
-    with atomic_path(target) as tmp:
-        tmp.write_text("whole")
-    assert target.read_text() == "whole" and list(target.parent.iterdir()) == [target]
-    assert target.stat().st_mode & 0o777 == 0o644
+    victim = tmp_path / "victim.npz"
+    victim.write_bytes(b"precious")
+    os.symlink(victim, tmp_path / "r.npz")
+    res = _Inner(values=np.arange(3.0), note="x")
+    path = res.save(tmp_path / "r.npz")
+    assert victim.read_bytes() == b"precious" and not path.is_symlink()
+    assert results_equal(_Inner.load(path), res)
+
+
+# -- bounded loading (issue 19, item 2) ----------------------------------------------------------
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, payload in members.items():
+            if isinstance(payload, (bytes, str)):
+                zf.writestr(name, payload)
+            else:  # an iterable of chunks, streamed (a member far larger than memory allows)
+                with zf.open(name, "w", force_zip64=True) as fh:
+                    for chunk in payload:
+                        fh.write(chunk)
+    return path
+
+
+def _meta(fields, cls="_Inner"):
+    return json.dumps({"format": "attractorkit-result", "schema_version": 1,
+                       "root": {"__result__": cls, "fields": fields}})
+
+
+def _npy_header(shape, dtype="<f8") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": dtype, "fortran_order": False, "shape": tuple(shape)})
+    return buf.getvalue()
+
+
+def test_archive_bomb_is_refused_before_decompressing(tmp_path):
+    """Regression (issue 19): a small file that inflates to gigabytes was loaded (2 GB+
+    resident). The sizes are now checked before anything is inflated."""
+    import tracemalloc
+
+    n = 300 * 2**20 // 8                     # 300 MiB of zeros in a file of about 1.4 MB
+    zeros = bytes(2**20)
+    path = _zip(tmp_path / "bomb.npz", {
+        "meta.json": _meta({"values": {"__array__": "values"}, "note": "x"}),
+        "values.npy": [_npy_header((n,))] + [zeros] * 300})
+    assert path.stat().st_size < 2 * 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResultFileError, match=r"300 MiB once decompressed from a 1\.\d+ MiB "
+                                                  r"file, more than the ceiling of 256 MiB"):
+            _Inner.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
+
+
+def test_max_bytes_sets_the_ceiling(tmp_path):
+    res = _Inner(values=np.arange(1000.0), note="x")
+    path = res.save(tmp_path / "r")
+    with pytest.raises(ResultFileError, match=r"7\.81 KiB once decompressed .* max_bytes"):
+        _Inner.load(path, max_bytes=4000)
+    assert results_equal(_Inner.load(path, max_bytes=8000), res)
+    with pytest.raises(ValidationError, match="max_bytes"):
+        _Inner.load(path, max_bytes=-1)
+
+
+def test_ceiling_follows_the_memory_budget_and_counts_every_reference(tmp_path):
+    res = _Inner(values=np.arange(1000.0), note="x")
+    path = res.save(tmp_path / "r")
+    set_memory_budget(4000)
+    try:
+        with pytest.raises(ResultFileError, match="memory budget"):
+            _Inner.load(path)
+    finally:
+        set_memory_budget(None)
+    # one small array referred to 10,000 times would be read 10,000 times
+    refs = [{"__array__": "values"}] * 10_000
+    _zip(tmp_path / "many.npz", {
+        "meta.json": json.dumps({"format": "attractorkit-result", "schema_version": 1,
+                                 "root": {"__result__": "_Outer", "fields": {"items": refs}}}),
+        "values.npy": _npy_header((10_000,)) + bytes(80_000)})
+    with pytest.raises(ResultFileError, match="ceiling"):
+        _Outer.load(tmp_path / "many.npz", max_bytes=10**8)
+
+
+@pytest.mark.parametrize("header, payload, pattern", [
+    (_npy_header((10,)), bytes(800), r"declares shape \(10,\) .* holds 800 bytes"),
+    (_npy_header((10**6, 10**6)), bytes(80), "declares shape"),
+    (_npy_header((4,), "|O"), bytes(32), "dtype object"),
+    (_npy_header((4,), [("a", "<f8")]), bytes(32), "dtype"),
+])
+def test_headers_are_checked_against_member_sizes(tmp_path, header, payload, pattern):
+    """Regression (issue 19): declared .npy shapes were not checked before reading."""
+    path = _zip(tmp_path / "h.npz", {
+        "meta.json": _meta({"values": {"__array__": "values"}, "note": "x"}),
+        "values.npy": header + payload})
+    with pytest.raises(ResultFileError, match=pattern):
+        _Inner.load(path)
+
+
+@pytest.mark.parametrize("fields, pattern", [
+    ({"values": "not an array", "note": "x"}, "field 'values' must hold an array"),
+    ({"note": "x"}, "field 'values' is missing"),
+    ({"values": {"__array__": "absent"}, "note": "x"}, "array 'absent' is missing"),
+    ({"values": {"__array__": "values"}, "note": {"__result__": "NoSuchResult", "fields": {}}},
+     "unknown result class"),
+])
+def test_metadata_is_checked_against_the_class(tmp_path, fields, pattern):
+    path = _zip(tmp_path / "s.npz", {"meta.json": _meta(fields),
+                                     "values.npy": _npy_header((2,)) + bytes(16)})
+    with pytest.raises(ResultFileError, match=pattern):
+        _Inner.load(path)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Shaped(Result):
+    array_shapes = {"points": ("n", "n_state"), "q": ("n",), "pair": (2, None)}
+    points: np.ndarray
+    q: np.ndarray
+    pair: np.ndarray
+
+
+def test_declared_array_shapes_are_checked_on_save_and_on_load(tmp_path):
+    ok = _Shaped(points=np.zeros((3, 4)), q=np.zeros(3), pair=np.zeros((2, 7)))
+    path = ok.save(tmp_path / "ok")
+    assert results_equal(_Shaped.load(path), ok)
+    with pytest.raises(ValidationError, match="n=2 does not match n=3"):
+        _Shaped(points=np.zeros((3, 4)), q=np.zeros(2), pair=np.zeros((2, 7))).save(tmp_path / "x")
+    with pytest.raises(ValidationError, match=r"pair: expected shape \(2, any\)"):
+        _Shaped(points=np.zeros((3, 4)), q=np.zeros(3), pair=np.zeros((3, 7))).save(tmp_path / "x")
+    fields = {"points": {"__array__": "points"}, "q": {"__array__": "q"},
+              "pair": {"__array__": "pair"}}
+    _zip(tmp_path / "bad.npz", {"meta.json": _meta(fields, "_Shaped"),
+                                "points.npy": _npy_header((3, 4)) + bytes(96),
+                                "q.npy": _npy_header((5,)) + bytes(40),
+                                "pair.npy": _npy_header((2, 1)) + bytes(16)})
+    with pytest.raises(ResultFileError, match="q: n=5 does not match n=3"):
+        _Shaped.load(tmp_path / "bad.npz")
+
+
+def test_oversized_metadata_is_refused_unread(tmp_path):
+    big = " " * (65 * 2**20)
+    path = _zip(tmp_path / "m.npz", {"meta.json": big})
+    with pytest.raises(ResultFileError, match="meta.json declares"):
+        _Inner.load(path)

@@ -5,7 +5,7 @@ import pytest
 from systems import Hopf, TorusFlow
 
 import attractorkit as ak
-from attractorkit.attractors import _features as F
+from attractorkit.attractors import curve_test
 
 
 def test_circle_crossings_and_return_times():
@@ -41,9 +41,9 @@ def test_automatic_plane_on_a_torus_gives_the_rotation_number():
     sec = ak.poincare_section(X, dt=0.1, velocities=tf.step(X, None))  # normal to PC2
     # one crossing per period of the large oscillator (omega1 = 1)
     assert abs(sec.n_points - 1200 / (2 * np.pi)) <= 2
-    ct = F.curve_test(sec.points)
-    assert ct["shift_spread"] < 0.01 and ct["ring_cv"] < 0.1
-    assert abs(ct["rotation"] - (np.sqrt(2) - 1)) < 1e-3
+    ct = curve_test(sec.points)
+    assert ct.shift_spread < 0.01 and ct.ring_cv < 0.1
+    assert abs(ct.rotation - (np.sqrt(2) - 1)) < 1e-3
     assert sec.coords.shape == (sec.n_points, 2)
 
 

@@ -145,17 +145,3 @@ def test_blocked_parallel_batches_match_numpy(relu_rnn, rng):
     lb = ak.lyapunov_spectrum(Wrapped(relu_rnn), h0, a.inputs[:, 0], n_exponents=2,
                               n_steps=60, n_transient=5, n_windows=3, rng=1)
     np.testing.assert_allclose(la.exponents, lb.exponents, atol=1e-8)
-
-
-def test_record_workspace_is_a_writable_float64_buffer():
-    from attractorkit.dynamics import _engine as eng
-
-    for size in (10, 2**20):  # below and above the size that gets its own mapping
-        w = eng.workspace(size)
-        assert w.dtype == np.float64 and w.shape == (size,) and w.flags.writeable
-        w[:] = 1.5
-        assert w.sum() == 1.5 * size
-    out = eng.workspace(2 * 3 * 4).reshape(2, 3, 4)
-    assert eng.records(out, 2, 3, 4) is out
-    with pytest.raises(ValueError, match="out: expected"):
-        eng.records(out, 2, 4, 3)

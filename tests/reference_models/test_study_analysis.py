@@ -53,15 +53,20 @@ def test_population_sets_and_balance():
     assert an.membership_similarity(pops["codes"], pops["codes"]) == 1.0
 
 
-def test_map_fractions():
+def test_map_fractions_give_both_bounds():
     axis = np.array([-50.0, 0.0, 50.0])
     labels = np.full((2, 3, 3, 1), "fixed_point", dtype="U16")
     labels[0, 1, :, 0] = "quasi_periodic"    # context 1, c1 = 0 (low relevant coherence)
+    labels[1, 0, 0, 0] = "undetermined"      # context 2, c2 = -50 (high)
     f = an.map_fractions(labels, axis, (1, 2), 50.0)
-    assert f["f_qp"] == pytest.approx(3 / 18)
-    assert f["f_qp_ctx1"] == pytest.approx(3 / 9) and f["f_qp_ctx2"] == 0
-    assert f["f_qp_low"] == pytest.approx(3 / 6) and f["f_qp_high"] == 0
-    assert f["share_fixed_point"] == pytest.approx(15 / 18)
+    assert f["fqp_lower"] == pytest.approx(3 / 18) and f["fqp_upper"] == pytest.approx(4 / 18)
+    assert f["fqp_ctx1_lower"] == pytest.approx(3 / 9) and f["fqp_ctx2_lower"] == 0
+    assert f["fqp_ctx2_upper"] == pytest.approx(1 / 9)
+    assert f["fqp_lowcoh_lower"] == pytest.approx(3 / 6) and f["fqp_highcoh_lower"] == 0
+    assert f["fqp_highcoh_upper"] == pytest.approx(1 / 12)
+    assert f["share_fixed_point"] == pytest.approx(14 / 18)
+    u = an.map_fractions(labels, axis, (1, 2), 50.0, prefix="fqp_untrained")
+    assert u["fqp_untrained_lower"] == f["fqp_lower"] and "share_fixed_point" not in u
 
 
 def test_npz_bytes_are_deterministic_and_loadable(tmp_path):
@@ -78,20 +83,32 @@ def test_npz_bytes_are_deterministic_and_loadable(tmp_path):
 def test_report_from_run_directories(tmp_path):
     import dataclasses
 
-    cfg = dataclasses.replace(preset("tiny"), seeds=tuple(range(6)), deltas=(0.05, 0.3))
+    cfg = dataclasses.replace(preset("tiny"), seeds=tuple(range(6)), deltas=(0.05, 0.3),
+                              stats=dataclasses.replace(preset("tiny").stats,
+                                                        stability_resamples=5))
     runner.run_sweep(cfg, tmp_path, compute=fake_full_compute)
     path = report.write_report(tmp_path, cfg)
     page = path.read_text()
-    assert page.count("data:image/png;base64,") == 6
+    figures = sorted((path.parent / "figures").glob("*.png"))
+    assert page.count("data:image/png;base64,") == len(figures) >= 7
     assert "<script" not in page and "http" not in page.split("<body>")[1]
-    assert "Information, populations and crystallisation" in page and "mi_choice" in page
+    assert "threshold sensitivity" in page.lower() and "mi_choice" in page
     claims = json.loads((path.parent / "claims.json").read_text())
     v = {c["id"]: c["verdict"] for c in claims["claims"]}
     assert v["hybrid_rl"] == "reproduced" and v["sl_fixed_points"] == "reproduced"
+    for c in claims["claims"]:
+        assert c["power"] is None or 0 <= c["power"] <= 1
+        assert c["stability"] is None or 0 <= c["stability"] <= 1
     md = (path.parent / "claims.md").read_text()
     assert md.count("\n") == len(claims["claims"]) + 2 and "reproduced" in md
-    rows = (path.parent / "runs.csv").read_text().splitlines()
+    rows = (path.parent / "networks.csv").read_text().splitlines()
     assert len(rows) == cfg.n_runs + 1
+    # the same claims from the table alone, as a later --report-only from networks.csv does
+    from attractorkit.reference_models.study.aggregate import read_csv
+
+    again = report.write_report(tmp_path / "from-csv", cfg, table=read_csv(
+        (path.parent / "networks.csv").read_text()))
+    assert json.loads((again.parent / "claims.json").read_text())["claims"] == claims["claims"]
 
 
 def test_decision_states_survive_diverging_delay_dynamics():

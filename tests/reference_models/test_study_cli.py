@@ -1,5 +1,6 @@
 """`attractorkit reproduce`: end to end on a tiny study, rerun reuses everything."""
 
+import json
 import subprocess
 import sys
 import time
@@ -29,6 +30,24 @@ def test_reproduce_end_to_end_then_rerun_is_quick(tmp_path, capsys):
     assert "4 reused, 0 computed" in capsys.readouterr().err
     assert report.stat().st_mtime_ns >= first
     assert main(args + ["--report-only"]) == 0
+    # without run directories, --report-only reads the table the report wrote
+    import shutil
+
+    shutil.copy(out / "report" / "networks.csv", tmp_path / "networks.csv")
+    table_only = ["reproduce", "--config", str(cfg), "--out", str(tmp_path), "--report-only",
+                  "--no-progress"]
+    capsys.readouterr()
+    assert main(table_only) == 0
+    assert "networks.csv" in capsys.readouterr().err
+    assert (json.loads((tmp_path / "report" / "claims.json").read_text())["claims"]
+            == json.loads((out / "report" / "claims.json").read_text())["claims"])
+
+
+def test_dry_run_prints_runs_cpu_hours_and_memory(capsys):
+    assert main(["reproduce", "--preset", "tiny", "--dry-run", "--n-jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "8 runs" in out and "CPU-hours" in out and "MB" in out
+    assert "rl" in out and "sl" in out
 
 
 def test_reproduce_usage_errors(tmp_path, capsys):
@@ -59,7 +78,8 @@ def test_docs_python_example_runs(tmp_path, monkeypatch):
     text = (Path(__file__).parents[2] / "docs" / "study.md").read_text()
     block = re.search(r"### From Python.*?```python\n(.*?)```", text, re.S).group(1)
     monkeypatch.chdir(tmp_path)
-    exec(compile(block.replace("n_jobs=2", "n_jobs=1"), "docs/study.md", "exec"), {})
+    exec(compile(block.replace("n_jobs=2", "n_jobs=1"), "docs/study.md", "exec"),
+         {"__name__": "__main__"})
     assert (tmp_path / "tiny-study" / "report" / "index.html").is_file()
 
 
@@ -74,4 +94,4 @@ def test_quick_preset_within_budget(tmp_path):
     assert (tmp_path / "quick" / "report" / "index.html").is_file()
     start = time.perf_counter()
     res = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    assert time.perf_counter() - start < 60 and "24 reused, 0 computed" in res.stderr
+    assert time.perf_counter() - start < 60 and "30 reused, 0 computed" in res.stderr

@@ -1,5 +1,6 @@
 """The sweep runner: atomic run directories, resume after kill -9, corruption, executors."""
 
+import contextlib
 import json
 import os
 import signal
@@ -178,3 +179,78 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, n_jobs):
                    capture_output=True)
     assert checksums(out) == checksums(ref)
     assert not [p for p in (out / "runs").iterdir() if p.name.startswith(".")]
+
+
+def _children(pid):
+    """Pids whose parent is ``pid`` (from /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def _alive(pid):
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_workers_end_when_the_sweep_is_killed(tmp_path):
+    """SIGKILL of the sweep's process alone: its worker processes notice and end, instead of
+    computing their runs to the end as orphans."""
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP_SCRIPT.format(here=str(HERE)))
+    env = {**os.environ, "FAKE_STUDY_SLEEP": "60"}
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "out"), "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        workers = []
+        while time.time() < deadline:
+            workers = [p for p in _children(proc.pid)
+                       if "spawn_main" in (Path("/proc") / str(p) / "cmdline").read_text()]
+            if len(workers) == 2:
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 20
+        while any(_alive(p) for p in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers)
+    finally:
+        for p in [proc.pid] + _children(proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+
+
+def test_the_lock_file_is_never_opened_through_a_link(tmp_path):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".sweep.lock").symlink_to(target)
+    with pytest.raises(ValidationError, match="lock file"):
+        runner.run_sweep(small_config(), out, compute=fake_compute)
+    assert target.read_text() == "keep"
+
+
+def test_run_files_go_through_the_safe_writer(tmp_path):
+    cfg = small_config()
+
+    def bad(config, spec):
+        return {"files": {"../escape.json": b"{}"}, "seconds": 0.0}
+
+    with pytest.raises(ValidationError, match="single path component"):
+        runner.run_sweep(cfg, tmp_path, compute=bad)
+    assert not (tmp_path / "escape.json").exists() and not list((tmp_path / "runs").glob("*/*"))

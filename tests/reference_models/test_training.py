@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
+from attractorkit import ValidationError
 from attractorkit.reference_models import cli
 from attractorkit.reference_models.networks import ReLURNN
 from attractorkit.reference_models.task import ContextDecisionMaking, TaskConfig
@@ -17,8 +19,6 @@ from attractorkit.reference_models.training import (
     load_checkpoint,
     train,
 )
-
-from attractorkit import ValidationError
 
 pytestmark = pytest.mark.study
 
@@ -122,6 +122,51 @@ def test_rollout_samples_the_policy_and_ppo_loss_is_sane():
         -(0.6 * np.log(0.6) + 0.3 * np.log(0.3) + 0.1 * np.log(0.1)), rel=1e-4)
     loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def _ppo_grads(critic_detached, vf_coef):
+    task = ContextDecisionMaking("default")
+    net = ReLURNN(task.n_input, 8, 3, critic=True, seed=0)
+    data = rollout(net, task, 64, np.random.default_rng(0), torch.Generator().manual_seed(0),
+                   "cpu")
+    data["adv"], data["returns"] = gae(data["rewards"], data["values"], data["done"],
+                                       data["alive"], 0.99, 0.95)
+    cfg = TrainConfig(paradigm="rl", critic_detached=critic_detached, vf_coef=vf_coef)
+    loss, _ = ppo_loss(net, data, cfg)
+    loss.backward()
+    return {k: p.grad.clone() for k, p in net.named_parameters()}
+
+
+def test_detached_critic_leaves_the_recurrent_weights_to_the_policy_gradient():
+    """With critic_detached the value loss changes the critic's gradient only: W, U, b get the
+    same gradient whatever the value coefficient; with a shared trunk they do not."""
+    on, off = _ppo_grads(True, 0.5), _ppo_grads(True, 0.0)
+    for k in ("W", "U", "b", "readout_weight"):
+        torch.testing.assert_close(on[k], off[k], rtol=0, atol=0)
+    assert not torch.equal(on["value_weight"], off["value_weight"])
+    shared, alone = _ppo_grads(False, 0.5), _ppo_grads(False, 0.0)
+    assert not torch.equal(shared["W"], alone["W"])
+
+
+def test_sl_with_ppo_schedule_takes_ppo_steps_per_update(monkeypatch):
+    from attractorkit.reference_models import train_sl
+
+    sizes = []
+    real = train_sl.update
+
+    def counting(net, optimizer, batch, config, device="cpu"):
+        sizes.append(batch.n_trials)
+        return real(net, optimizer, batch, config, device)
+
+    monkeypatch.setattr(train_sl, "update", counting)
+    cfg = TrainConfig(paradigm="sl", n_hidden=8, sl_schedule="ppo", rollout_trials=64,
+                      minibatch_trials=16, ppo_epochs=3, max_updates=2, eval_every=2,
+                      eval_trials=20, criterion=1.0)
+    assert cfg.trials_per_update == 64
+    result = train(cfg)
+    assert sizes == [16] * (2 * 3 * 4) and result.history["trials"][-1] == 128
+    with pytest.raises(ValidationError, match="sl_schedule"):
+        TrainConfig(sl_schedule="twice")
 
 
 def test_quick_sl_preset_reaches_criterion():

@@ -117,3 +117,28 @@ def test_iterate_refuses_flows_and_bad_periods():
     with pytest.raises(ak.ValidationError, match="p"):
         Iterate(_tanh_rnn(), 0)
     assert "p=4" in repr(Iterate(_tanh_rnn(), 4))
+
+
+def test_frozen_input_and_iterate_keep_a_jax_models_own_solver():
+    """FrozenInput forwards a model's own newton_solve (JaxModel: the solver compiled in JAX),
+    and Iterate(model, 2) reaches it with period 2: the points are the numpy kernel's."""
+    jax = pytest.importorskip("jax")
+    from attractorkit.adapters import JaxModel
+    from attractorkit.fixed_points import newton_solve
+
+    rng = np.random.default_rng(2)
+    W, U = rng.normal(0, 1.2 / np.sqrt(4), (4, 4)), rng.normal(size=(4, 1))
+    jm = JaxModel(lambda h, x: jax.numpy.tanh(W @ h + U @ x), n_state=4, n_input=1)
+    ref = VanillaRNN(W, U=U, activation="tanh")
+    x = np.array([0.3])
+    f = FrozenInput(jm, x)
+    assert callable(getattr(f, "newton_solve", None))
+    assert not hasattr(FrozenInput(ref, x), "newton_solve")       # kernel models: compiled
+    H0 = rng.normal(size=(16, 4))
+    for p in (1, 2):
+        a = newton_solve(Iterate(f, p) if p > 1 else f, H0)
+        b = newton_solve(Iterate(FrozenInput(ref, x), p) if p > 1 else FrozenInput(ref, x),
+                         H0)
+        assert a.converged.sum() >= 8
+        np.testing.assert_array_equal(a.code, b.code)
+        np.testing.assert_allclose(a.points[a.converged], b.points[a.converged], atol=1e-9)

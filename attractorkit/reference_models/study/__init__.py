@@ -10,14 +10,17 @@
 See docs/study.md for the methods.
 """
 
-from .aggregate import CLAIMS, cell_summaries, collect_table, evaluate_claims
+from .aggregate import cell_summaries, collect_table, read_csv, table_csv
+from .claims import CLAIMS, MAIN_CLAIMS, evaluate_claims
 from .config import AnalysisSettings, StatsSettings, StudyConfig
+from .power import design_power
 from .presets import PRESETS, load_config, preset
 from .report import write_report
 from .runner import RunSpec, SweepReport, expand_runs, finished_runs, run_sweep
 
 __all__ = [
     "CLAIMS",
+    "MAIN_CLAIMS",
     "PRESETS",
     "AnalysisSettings",
     "RunSpec",
@@ -26,10 +29,13 @@ __all__ = [
     "SweepReport",
     "cell_summaries",
     "collect_table",
+    "design_power",
     "evaluate_claims",
     "expand_runs",
     "finished_runs",
     "load_config",
+    "read_csv",
+    "table_csv",
     "preset",
     "run_sweep",
     "write_report",

@@ -20,6 +20,7 @@ What is measured (docs/study.md gives the reasons):
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -27,12 +28,13 @@ import zipfile
 import numpy as np
 
 import attractorkit as ak
+from attractorkit.core._errors import ValidationError
 
 from . import inputs as inp
 from .config import StudyConfig
 
-__all__ = ["LABELS", "train_config", "task_config", "attractor_map",
-           "decision_states", "population_sets", "npz_bytes"]
+__all__ = ["LABELS", "train_config", "task_config", "attractor_map", "map_fractions",
+           "decision_states", "population_sets", "npz_bytes", "ideal_observer"]
 
 LABELS = ("fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent", "undetermined")
 POP_CODES = {"Gs": 0, "G+": 1, "G-": 2, "Ga": 3}
@@ -53,18 +55,61 @@ def task_config(config: StudyConfig, complexity: str):
 
 
 def train_config(config: StudyConfig, spec):
-    """The reference-models TrainConfig of one run."""
+    """The reference-models TrainConfig of one run.
+
+    The seed is the unit's :func:`~.config.init_seed` (shared by RL and SL of a unit, never by
+    two cells); the criterion is ``criterion_fraction`` of the level's ideal-observer accuracy;
+    evaluations come every ``eval_every_trials`` trials whatever the paradigm's batch.
+    """
     from attractorkit.reference_models.training import TrainConfig
 
+    from .config import base_paradigm, init_seed
+
     overrides = config.train_overrides(spec.paradigm)
-    return TrainConfig.preset(config.train_preset, paradigm=spec.paradigm, delta=spec.delta,
-                              seed=spec.seed, n_hidden=config.n_hidden,
-                              task=task_config(config, spec.complexity), **overrides)
+    task = task_config(config, spec.complexity)
+    paradigm = base_paradigm(spec.paradigm)
+    probe = TrainConfig.preset(config.train_preset, paradigm=paradigm, **{
+        k: v for k, v in overrides.items() if k in ("batch_trials", "rollout_trials",
+                                                     "minibatch_trials", "sl_schedule")})
+    per_update = probe.trials_per_update
+    if config.eval_every_trials % per_update:
+        raise ValidationError(
+            f"eval_every_trials: expected a multiple of the trials per update of "
+            f"{spec.paradigm} ({per_update}), received {config.eval_every_trials}")
+    every = config.eval_every_trials // per_update
+    return TrainConfig.preset(
+        config.train_preset, paradigm=paradigm, delta=spec.delta,
+        seed=init_seed(spec.delta, spec.complexity, spec.seed), n_hidden=config.n_hidden,
+        task=task, criterion=round(config.criterion_fraction * ideal_observer(task), 4),
+        eval_every=every, checkpoint_every=every * config.checkpoint_every_evals, **overrides)
+
+
+@functools.lru_cache(maxsize=32)
+def _ideal_observer(task_json: str) -> float:
+    from attractorkit.reference_models.task import (
+        ContextDecisionMaking,
+        TaskConfig,
+        ideal_observer_two_choice,
+    )
+
+    cfg = TaskConfig.from_dict(json.loads(task_json))
+    if cfg.n_choices == 2:
+        return ideal_observer_two_choice(cfg)
+    return ContextDecisionMaking(cfg).ideal_observer_accuracy(200_000, rng=0)[0]
+
+
+def ideal_observer(task) -> float:
+    """Ideal-observer accuracy of a task configuration (closed form for two choices, else a
+    fixed-seed Monte Carlo estimate of 200 000 trials)."""
+    return _ideal_observer(json.dumps(task.to_dict(), sort_keys=True))
 
 
 def _rng(spec, stream: int) -> np.random.Generator:
-    """Analysis randomness: independent of training and identical for matched RL/SL runs."""
-    return np.random.default_rng([spec.seed, int(round(spec.delta * 1e6)), stream])
+    """Analysis randomness: identical for the RL and SL networks of a unit, independent
+    across cells and of training."""
+    from .config import init_seed
+
+    return np.random.default_rng([init_seed(spec.delta, spec.complexity, spec.seed), stream])
 
 
 # -- attractor maps --------------------------------------------------------------------------
@@ -86,45 +131,67 @@ def _visited_states(model, task, context, n, rng) -> np.ndarray:
     return traj.states[np.arange(n), 0, t]
 
 
-def attractor_map(model, task, settings, rng) -> dict:
+def attractor_map(model, task, settings, rng, *, thresholds=None) -> dict:
     """Labels of the attractors over the signed-coherence grid, per context.
 
-    Returns ``labels`` (n_contexts, n_coh, n_coh, n_init) str, where initial condition 0 is the
-    stimulus-onset state; ``axis`` (n_coh,); and the per-context :class:`Analysis` objects.
+    Runs :func:`attractorkit.attractor_census` once per context (``thresholds`` are passed on
+    to the classifier). Returns ``labels`` (n_contexts, n_coh, n_coh, n_init) str, where
+    initial condition 0 is the stimulus-onset state, ``axis`` (n_coh,) and ``final_states``
+    (n_contexts, n_coh, n_coh, n_state) of the onset runs.
     """
     axis = inp.coherence_axis(settings.coherence_max, settings.n_coherences)
     c1, c2 = np.meshgrid(axis, axis, indexing="ij")
-    labels, analyses = [], []
+    labels, finals = [], []
     for context in settings.contexts:
         init = onset_state(model, task, context)[None]
         if settings.n_init:
             init = np.vstack([init, _visited_states(model, task, context, settings.n_init, rng)])
-        a = ak.analyze(model, inp.stimulus_inputs(task, context, c1, c2), initial_states=init,
-                       fixed_points=settings.grid_fixed_points, cycles=False, census=True,
-                       lyapunov=False, state_space=False, n_init=init.shape[0],
-                       census_options={"n_steps": settings.n_steps,
-                                       "n_transient": settings.n_transient,
-                                       "max_extensions": settings.max_extensions},
-                       axis_names=("c1", "c2"), rng=int(rng.integers(2**31 - 1)))
-        lab = np.asarray(a.attractors.label).reshape(axis.size, axis.size, init.shape[0])
-        labels.append(lab)
-        analyses.append(a)
-    return {"labels": np.stack(labels).astype("U16"), "axis": axis, "analyses": analyses}
+        census = ak.attractor_census(
+            model, inp.stimulus_inputs(task, context, c1, c2).reshape(-1, task.n_input),
+            initial_states=init, grid_shape=(axis.size, axis.size), axes=(axis, axis),
+            axis_names=("c1", "c2"), n_init=init.shape[0], n_steps=settings.n_steps,
+            n_transient=settings.n_transient, max_extensions=settings.max_extensions,
+            thresholds=thresholds, rng=int(rng.integers(2**31 - 1)))
+        att = census.attractors
+        labels.append(np.asarray(att.label).reshape(axis.size, axis.size, init.shape[0]))
+        finals.append(np.asarray(att.final_states)[:, 0].reshape(axis.size, axis.size, -1))
+    return {"labels": np.stack(labels).astype("U16"), "axis": axis,
+            "final_states": np.stack(finals)}
 
 
-def map_fractions(labels: np.ndarray, axis: np.ndarray, contexts, coherence_max) -> dict:
-    """f_QP overall, per context, at low and high |relevant coherence|; shares of each label."""
+def _bounds(mask_qp, mask_und, where=None) -> tuple[float, float]:
+    if where is not None:
+        mask_qp, mask_und = mask_qp[where], mask_und[where]
+    if mask_qp.size == 0:
+        return float("nan"), float("nan")
+    return float(mask_qp.mean()), float((mask_qp | mask_und).mean())
+
+
+def map_fractions(labels: np.ndarray, axis: np.ndarray, contexts, coherence_max,
+                  prefix: str = "fqp") -> dict:
+    """f_QP bounds overall, per context, at low and high |relevant coherence|; label shares.
+
+    The lower bound counts grid points labelled quasi-periodic, the upper bound adds the
+    undetermined ones (an undetermined attractor may be quasi-periodic). Onset runs only.
+    """
     onset = labels[..., 0]
     qp = onset == "quasi_periodic"
+    und = onset == "undetermined"
     c1, c2 = np.meshgrid(axis, axis, indexing="ij")
     low = np.stack([np.abs(inp.relevant_coherence(k, c1, c2)) < coherence_max / 2
                     for k in contexts])
-    out = {"f_qp": float(qp.mean()), "f_qp_low": float(qp[low].mean()),
-           "f_qp_high": float(qp[~low].mean()) if (~low).any() else float("nan")}
-    for i, k in enumerate(contexts):
-        out[f"f_qp_ctx{k}"] = float(qp[i].mean())
-    for lab in LABELS:
-        out[f"share_{lab}"] = float((onset == lab).mean())
+    out = {}
+    parts = {"": None, "_lowcoh": low, "_highcoh": ~low}
+    parts.update({f"_ctx{k}": np.arange(len(contexts))[:, None, None] == i
+                  for i, k in enumerate(contexts)})
+    for name, where in parts.items():
+        if where is not None:
+            where = np.broadcast_to(where, qp.shape)
+        lo, hi = _bounds(qp, und, where)
+        out[f"{prefix}{name}_lower"], out[f"{prefix}{name}_upper"] = lo, hi
+    if prefix == "fqp":
+        for lab in LABELS:
+            out[f"share_{lab}"] = float((onset == lab).mean())
     return out
 
 

@@ -37,147 +37,42 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from attractorkit.core._errors import ValidationError
 
+from .settings import AnalysisSettings, StatsSettings, _fail, _float, _int, _seq, _unique
+
 __all__ = [
     "AnalysisSettings",
     "StatsSettings",
     "StudyConfig",
+    "init_seed",
 ]
 
 PARADIGMS = ("rl", "sl")
+#: the ablation's paradigms: RL and SL with the same optimiser steps and batches per trial
+#: (PPO's schedule for both) and no critic gradient in the recurrent weights; each maps to its
+#: base paradigm and the TrainConfig overrides that make it
+ABLATIONS = {"rl_matched": ("rl", {"critic_detached": True}),
+             "sl_matched": ("sl", {"sl_schedule": "ppo"})}
+ALL_PARADIGMS = PARADIGMS + tuple(ABLATIONS)
 
 
-def _fail(name: str, expected: str, received: Any) -> ValidationError:
-    return ValidationError(f"{name}: expected {expected}, received {received!r}"[:300])
+def base_paradigm(paradigm: str) -> str:
+    """"rl" or "sl": the trainer of a study paradigm."""
+    return ABLATIONS[paradigm][0] if paradigm in ABLATIONS else paradigm
 
 
-def _int(name, v, minimum=None):
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise _fail(name, "an integer", v)
-    if minimum is not None and v < minimum:
-        raise _fail(name, f"an integer >= {minimum}", v)
-    return v
-
-
-def _float(name, v, *, low=None, high=None, strict_low=True):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _fail(name, "a finite number", v)
-    v = float(v)
-    if low is not None and (v <= low if strict_low else v < low):
-        raise _fail(name, f"a number {'>' if strict_low else '>='} {low}", v)
-    if high is not None and v > high:
-        raise _fail(name, f"a number <= {high}", v)
-    return v
-
-
-def _seq(name, v):
-    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
-        raise _fail(name, "a list", v)
-    if len(v) == 0:
-        raise _fail(name, "a non-empty list", v)
-    return tuple(v)
-
-
-def _unique(name, items):
-    if len(set(items)) != len(items):
-        raise _fail(name, "a list without duplicates", list(items))
-    return items
-
-
-@dataclasses.dataclass(frozen=True)
-class AnalysisSettings:
-    """How each trained network is analysed (see docs/study.md for the reasons)."""
-
-    coherence_max: float = 50.0
-    """Largest |signed coherence| of the analysis grid, in percent (the task's unit)."""
-    n_coherences: int = 9
-    """Grid points per coherence axis; the grid per context is n_coherences**2 points."""
-    contexts: tuple = (1, 2)
-    n_init: int = 0
-    """Extra initial conditions per grid point, drawn from visited states (multistability)."""
-    n_transient: int = 1000
-    """Steps discarded before the attractor is classified."""
-    n_steps: int = 1000
-    """Steps recorded for the classification (Lyapunov exponents, section, spectrum)."""
-    max_extensions: int = 2
-    """Times an undetermined run is continued by n_steps before its label is final."""
-    active_threshold: float = 1e-3
-    """A unit counts as active at an attractor when its rate exceeds this."""
-    mi_trials: int = 64
-    mi_method: str = "gcmi"
-    mi_shuffles: int = 0
-    checkpoint_populations: bool = True
-    """Populations at every checkpoint -> crystallisation across training."""
-    example_orbit_steps: int = 600
-    grid_fixed_points: bool = False
-    """Also search fixed points at every grid point (costly; the census does not need it)."""
-    eval_trials: int = 1000
-    """Fresh trials of the final accuracy (independent of the training's own evaluations)."""
-
-    def validate(self) -> AnalysisSettings:
-        _float("analysis.coherence_max", self.coherence_max, low=0.0, high=100.0)
-        _int("analysis.n_coherences", self.n_coherences, minimum=2)
-        ctx = _unique("analysis.contexts", _seq("analysis.contexts", self.contexts))
-        for c in ctx:
-            if c not in (1, 2):
-                raise _fail("analysis.contexts", "contexts from {1, 2}", list(ctx))
-        _int("analysis.n_init", self.n_init, minimum=0)
-        _int("analysis.n_transient", self.n_transient, minimum=1)
-        _int("analysis.n_steps", self.n_steps, minimum=50)
-        _int("analysis.max_extensions", self.max_extensions, minimum=0)
-        _float("analysis.active_threshold", self.active_threshold, low=0.0, strict_low=False)
-        _int("analysis.mi_trials", self.mi_trials, minimum=4)
-        if self.mi_method not in ("gcmi", "ksg1", "ksg2"):
-            raise _fail("analysis.mi_method", "one of 'gcmi', 'ksg1', 'ksg2'", self.mi_method)
-        _int("analysis.mi_shuffles", self.mi_shuffles, minimum=0)
-        _int("analysis.example_orbit_steps", self.example_orbit_steps, minimum=16)
-        _int("analysis.eval_trials", self.eval_trials, minimum=10)
-        for f in ("checkpoint_populations", "grid_fixed_points"):
-            if not isinstance(getattr(self, f), bool):
-                raise _fail(f"analysis.{f}", "true or false", getattr(self, f))
-        return dataclasses.replace(self, contexts=tuple(int(c) for c in ctx))
-
-
-@dataclasses.dataclass(frozen=True)
-class StatsSettings:
-    """Statistics of the aggregation: tests, bootstrap and the verdict thresholds."""
-
-    alpha: float = 0.05
-    n_boot: int = 2000
-    n_perm: int = 2000
-    confidence: float = 0.95
-    sesoi_fqp: float = 0.05
-    """Smallest f_QP difference that counts as an effect (5 percentage points)."""
-    sesoi_rho: float = 0.2
-    """Smallest rank correlation that counts as an effect."""
-    sesoi_balance: float = 0.05
-    sl_zero_margin: float = 0.05
-    """f_QP(SL) counts as ~0 when its whole interval lies below this."""
-    accuracy_margin: float = 0.05
-    """RL and SL accuracies count as similar when the interval of the difference lies within."""
-    criterion_only: bool = True
-    """Claims use only the networks that reached the training criterion, as the paper analyses
-    trained networks; the others are counted in the report."""
-    seed: int = 20251013
-
-    def validate(self) -> StatsSettings:
-        _float("stats.alpha", self.alpha, low=0.0, high=0.5)
-        _int("stats.n_boot", self.n_boot, minimum=100)
-        _int("stats.n_perm", self.n_perm, minimum=100)
-        _float("stats.confidence", self.confidence, low=0.5, high=0.999)
-        for f in ("sesoi_fqp", "sesoi_rho", "sesoi_balance", "sl_zero_margin",
-                  "accuracy_margin"):
-            _float(f"stats.{f}", getattr(self, f), low=0.0, high=1.0)
-        _int("stats.seed", self.seed, minimum=0)
-        if not isinstance(self.criterion_only, bool):
-            raise _fail("stats.criterion_only", "true or false", self.criterion_only)
-        return self
+def init_seed(delta: float, complexity: str, seed: int) -> int:
+    """The seed of one initialisation: a function of its cell (delta, complexity) and its
+    replicate number, so that cells share no weights, inputs or trial streams, while the RL
+    and SL networks of a unit (same delta, complexity, seed) share it and start identical."""
+    digest = hashlib.sha256(json.dumps([round(float(delta), 12), str(complexity), int(seed)])
+                            .encode()).hexdigest()
+    return int(digest[:8], 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +100,16 @@ class StudyConfig:
     analysis: AnalysisSettings = dataclasses.field(default_factory=AnalysisSettings)
     stats: StatsSettings = dataclasses.field(default_factory=StatsSettings)
     threads_per_run: int = 1
+    criterion_fraction: float = 0.96
+    """Training stops at this fraction of the level's ideal-observer accuracy (0.95 on the
+    default task), so that levels of any difficulty have a reachable criterion."""
+    eval_every_trials: int = 1280
+    """Training evaluates every this many trials, for both paradigms alike."""
+    checkpoint_every_evals: int = 5
+    """A checkpoint (for the crystallisation across training) every this many evaluations."""
+    ablation_deltas: tuple = ()
+    """Deltas at which the ablation's paradigms ``rl_matched`` and ``sl_matched`` also run
+    (easiest complexity level only; see :data:`ABLATIONS`)."""
 
     # -- validation ---------------------------------------------------------------------------
     def validate(self) -> StudyConfig:
@@ -224,11 +129,24 @@ class StudyConfig:
             _int("seeds", s, minimum=0) for s in _seq("seeds", self.seeds)))
         _int("n_hidden", self.n_hidden, minimum=2)
         _int("threads_per_run", self.threads_per_run, minimum=1)
+        _float("criterion_fraction", self.criterion_fraction, low=0.0, high=1.0)
+        _int("eval_every_trials", self.eval_every_trials, minimum=1)
+        _int("checkpoint_every_evals", self.checkpoint_every_evals, minimum=1)
+        if not isinstance(self.ablation_deltas, (list, tuple)):
+            raise _fail("ablation_deltas", "a list of deltas", self.ablation_deltas)
+        ablation_deltas = _unique("ablation_deltas", tuple(
+            _float("ablation_deltas", d, low=0.0) for d in self.ablation_deltas))
+        for d in ablation_deltas:
+            if d not in deltas:
+                raise _fail("ablation_deltas", f"values from deltas {list(deltas)}", d)
         if self.train_preset not in ("quick", "paper"):
             raise _fail("train_preset", "'quick' or 'paper'", self.train_preset)
         train = {k: _plain_table(k, getattr(self, k)) for k in ("train", "train_rl", "train_sl")}
         for k, table in train.items():
             _check_train_keys(k, table)
+        if not isinstance(self.name, str) or self.name != self.name.strip():
+            raise _fail("name", "a name without leading or trailing spaces", self.name)
+        _check_name(self.name)
         task = _plain_table("task", self.task)
         _check_complexities(complexities, task)
         analysis = self.analysis
@@ -239,22 +157,27 @@ class StudyConfig:
         return dataclasses.replace(
             self, paradigms=tuple(paradigms), deltas=deltas, complexities=tuple(complexities),
             seeds=seeds, analysis=analysis.validate(), stats=self.stats.validate(), task=task,
-            **train,
+            ablation_deltas=ablation_deltas, **train,
         )
 
     # -- derived ------------------------------------------------------------------------------
     @property
     def n_runs(self) -> int:
-        return len(self.paradigms) * len(self.deltas) * len(self.complexities) * len(self.seeds)
+        n = len(self.paradigms) * len(self.deltas) * len(self.complexities) * len(self.seeds)
+        return n + len(ABLATIONS) * len(self.ablation_deltas) * len(self.seeds)
 
     def task_overrides(self, complexity: str) -> dict:
         """The task overrides of a complexity level ({} when the level is a task preset)."""
         return dict(self.task.get(complexity, {}))
 
     def train_overrides(self, paradigm: str) -> dict:
-        """TrainConfig overrides for one paradigm (common ones, then paradigm-specific)."""
+        """TrainConfig overrides for one paradigm (common ones, then paradigm-specific). The
+        ablation's paradigms take RL's settings (PPO's schedule, RL's cap on updates: the same
+        trials per update) and their own overrides (:data:`ABLATIONS`)."""
         out = dict(self.train)
-        out.update(self.train_rl if paradigm == "rl" else self.train_sl)
+        out.update(self.train_sl if paradigm == "sl" else self.train_rl)
+        if paradigm in ABLATIONS:
+            out.update(ABLATIONS[paradigm][1])
         return out
 
     def run_settings(self, paradigm: str, complexity: str) -> dict:
@@ -266,13 +189,17 @@ class StudyConfig:
             "task": self.task_overrides(complexity),
             "analysis": dataclasses.asdict(self.analysis),
             "threads_per_run": self.threads_per_run,
+            "criterion_fraction": self.criterion_fraction,
+            "eval_every_trials": self.eval_every_trials,
+            "checkpoint_every_evals": self.checkpoint_every_evals,
         }
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        for k in ("paradigms", "deltas", "complexities", "seeds"):
+        for k in ("paradigms", "deltas", "complexities", "seeds", "ablation_deltas"):
             d[k] = list(d[k])
         d["analysis"]["contexts"] = list(d["analysis"]["contexts"])
+        d["analysis"]["threshold_variants"] = list(d["analysis"]["threshold_variants"])
         for k in ("train", "train_rl", "train_sl", "task"):
             d[k] = json.loads(json.dumps(d[k]))
         return d
@@ -309,6 +236,8 @@ class StudyConfig:
                 changes[key] = _sub(AnalysisSettings, base.analysis, value, "analysis")
             elif key == "stats":
                 changes[key] = _sub(StatsSettings, base.stats, value, "stats")
+            elif key == "ablation_deltas":
+                changes[key] = tuple(value) if isinstance(value, (list, tuple)) else value
             elif key in ("paradigms", "deltas", "complexities", "seeds"):
                 changes[key] = tuple(_seq(key, value))
             else:
@@ -337,7 +266,11 @@ class StudyConfig:
 
 _STUDY_OWNED = {"paradigm": "paradigms", "delta": "deltas", "seed": "seeds",
                 "n_hidden": "n_hidden", "task": "complexities and [task.LEVEL]",
-                "num_threads": "threads_per_run",
+                "num_threads": "threads_per_run", "criterion": "criterion_fraction",
+                "eval_every": "eval_every_trials",
+                "checkpoint_every": "checkpoint_every_evals",
+                "critic_detached": "ablation_deltas (the rl_matched paradigm)",
+                "sl_schedule": "ablation_deltas (the sl_matched paradigm)",
                 "max_seconds": "nothing: a wall-time cap makes results machine-dependent"}
 
 
@@ -356,6 +289,13 @@ def _check_train_keys(name: str, table: dict) -> None:
     if unknown:
         raise ValidationError(f"{name}: unknown training setting(s) {', '.join(unknown)}; "
                               f"TrainConfig takes {', '.join(sorted(known - set(_STUDY_OWNED)))}")
+
+
+def _check_name(name: str) -> None:
+    """A study name names a directory (``attractorkit-study/<name>``): one path component."""
+    from attractorkit.core._files import check_name
+
+    check_name(name, what="name")
 
 
 def _check_complexities(levels, task: dict) -> None:
@@ -390,8 +330,10 @@ def _sub(cls, base, value, name):
             f"{', '.join(sorted(known))}"
         )
     value = dict(value)
-    if "contexts" in value:
-        value["contexts"] = tuple(_seq(f"{name}.contexts", value["contexts"]))
+    for key in ("contexts", "threshold_variants"):
+        if key in value:
+            value[key] = tuple(value[key]) if isinstance(value[key], (list, tuple)) else \
+                _seq(f"{name}.{key}", value[key])
     return dataclasses.replace(base, **value)
 
 

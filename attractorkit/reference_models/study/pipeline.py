@@ -9,6 +9,7 @@ import numpy as np
 import attractorkit as ak
 
 from . import inputs as inp
+from . import measures
 from .analysis import (
     JACCARD_STABLE,
     LABELS,
@@ -16,6 +17,7 @@ from .analysis import (
     _rng,
     attractor_map,
     decision_states,
+    ideal_observer,
     json_bytes,
     map_fractions,
     membership_similarity,
@@ -25,6 +27,7 @@ from .analysis import (
     train_config,
 )
 from .config import StudyConfig
+from .settings import THRESHOLD_VARIANTS
 
 __all__ = ["analyse_trained", "information", "crystallisation", "example_orbit"]
 
@@ -172,27 +175,59 @@ def example_orbit(model, task, settings, amap, rng) -> dict:
                                     else fps.stability.stable, bool).reshape(-1)}
 
 
+def _census_fractions(model, task, a, spec, prefix, thresholds=None) -> tuple[dict, dict]:
+    amap = attractor_map(model, task, a, _rng(spec, 1), thresholds=thresholds)
+    return amap, map_fractions(amap["labels"], amap["axis"], a.contexts, a.coherence_max,
+                               prefix=prefix)
+
+
 def analyse_trained(config: StudyConfig, spec, result, checkpoints) -> dict:
     """Every measure of one trained network, as the run's files ``{name: bytes}``."""
+    from .config import init_seed
+
     a = config.analysis
     task = task_config(config, spec.complexity)
     net = result.network
     model = net.to_model()
-    amap = attractor_map(model, task, a, _rng(spec, 1))
-    fractions = map_fractions(amap["labels"], amap["axis"], a.contexts, a.coherence_max)
+    amap, fractions = _census_fractions(model, task, a, spec, "fqp")
+    variants = a.threshold_variants if (a.threshold_seeds == 0
+                                        or spec.seed < a.threshold_seeds) else ()
+    for name in variants:
+        fractions.update(_census_fractions(model, task, a, spec, f"fqp_{name}",
+                                           THRESHOLD_VARIANTS[name])[1])
+    untrained = {}
+    arrays = {}
+    if a.untrained:
+        net0, meta0 = checkpoints[0]
+        if int(meta0.get("update", -1)) != 0:
+            raise RuntimeError("the first checkpoint is not the update-0 network")
+        amap0, untrained = _census_fractions(net0.to_model(), task, a, spec, "fqp_untrained")
+        arrays["labels_untrained"] = amap0["labels"]
+        s0, _ = decision_states(net0.to_model(), task, a)
+        bal0 = population_sets(s0, a.active_threshold)["balance"]
+        untrained["balance_untrained"] = (float(np.nanmean(bal0)) if np.isfinite(bal0).any()
+                                          else None)
     dec_states, bounded = decision_states(model, task, a)
     pops = population_sets(dec_states, a.active_threshold)
     info = information(model, task, a, pops["codes"], _rng(spec, 2))
     cryst = crystallisation(checkpoints if a.checkpoint_populations else [], task, a,
                             pops["codes"])
     example = example_orbit(model, task, a, amap, _rng(spec, 3))
+    rel = (measures.relevance(model, task, a, dict(zip(a.contexts, dec_states)), _rng(spec, 4))
+           if a.relevance else None)
+    acc_hard, ideal_hard = measures.hard_accuracy(net, task, a.hard_trials, _rng(spec, 11))
     n = model.n_state
     bal = pops["balance"]
     summary = {
         **spec.to_dict(), "run_id": spec.run_id, "n_hidden": n,
+        "init_seed": init_seed(spec.delta, spec.complexity, spec.seed),
+        "criterion": result.config.criterion, "ideal_observer": ideal_observer(task),
         "accuracy": fresh_accuracy(net, task, a.eval_trials, spec),
+        "accuracy_hard": acc_hard, "ideal_observer_hard": ideal_hard,
         "train_accuracy": result.accuracy, "reached_criterion": bool(result.reached_criterion),
-        "updates": int(result.updates), **fractions,
+        "updates": int(result.updates),
+        **measures.learning_summary(result.history, result.reached_criterion),
+        **fractions, **untrained,
         "balance": float(np.nanmean(bal)) if np.isfinite(bal).any() else None,
         "decision_split": bool(np.isfinite(bal).all()),
         "decision_bounded": bool(bounded.all()),
@@ -204,16 +239,20 @@ def analyse_trained(config: StudyConfig, spec, result, checkpoints) -> dict:
         "crystallisation_fraction": cryst["crystallisation_fraction"],
         "example_label": example["label"],
     }
-    arrays = {
+    if rel is not None:
+        arrays["relevance_labels"] = rel.pop("relevance_labels")
+        summary.update(rel)
+    arrays.update({
         "labels": amap["labels"], "coherence_axis": amap["axis"],
         "contexts": np.asarray(a.contexts), "label_names": np.asarray(LABELS),
         "populations": pops["codes"], "mi": info["mi"], "mi_p_adjusted": info["p_adjusted"],
         "ckpt_updates": cryst["updates"], "ckpt_similarity": cryst["similarity"],
         "ckpt_accuracy": cryst["accuracy"], "history_update": result.history["update"],
-        "history_accuracy": result.history["accuracy"], "example_orbit": example["orbit"],
+        "history_accuracy": result.history["accuracy"],
+        "history_trials": result.history["trials"], "example_orbit": example["orbit"],
         "example_section": example["section"], "example_fixed_points": example["fixed_points"],
         "example_fp_stable": example["fp_stable"],
-    }
+    })
     weights = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
     training = {"train_config": result.config.to_dict(),
                 "history": {k: v for k, v in result.history.items() if k in _DETERMINISTIC},

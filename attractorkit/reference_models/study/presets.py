@@ -1,4 +1,5 @@
-"""The study's presets: ``tiny`` (tests), ``quick`` (<= 15 min on 2 cores), ``paper``."""
+"""The study's presets: ``tiny`` (tests), ``quick`` (<= 15 min on 2 cores), ``standard``
+(N = 250, sized by the power analysis of docs/study.md, <= 2 h on 2 cores), ``paper``."""
 
 from __future__ import annotations
 
@@ -15,41 +16,56 @@ __all__ = ["PRESETS", "preset", "load_config"]
 def _tiny() -> StudyConfig:
     return StudyConfig(
         name="tiny", deltas=(0.05, 0.2), complexities=("default",), seeds=(0, 1), n_hidden=12,
-        train={"max_updates": 4, "eval_every": 2, "checkpoint_every": 2, "eval_trials": 32,
-               "batch_trials": 8, "rollout_trials": 16, "minibatch_trials": 8, "ppo_epochs": 1},
+        train={"max_updates": 4, "eval_trials": 32, "batch_trials": 8, "rollout_trials": 16,
+               "minibatch_trials": 8, "ppo_epochs": 1},
+        eval_every_trials=32, checkpoint_every_evals=1,
         analysis=AnalysisSettings(n_coherences=3, n_transient=60, n_steps=100, mi_trials=16,
-                                  max_extensions=0, example_orbit_steps=40, eval_trials=50),
-        stats=StatsSettings(n_boot=200, n_perm=200),
+                                  max_extensions=0, example_orbit_steps=40, eval_trials=50,
+                                  hard_trials=50),
+        stats=StatsSettings(n_boot=400, n_perm=400, stability_resamples=5,
+                            stability_perm=400),
     )
 
 
 def _quick() -> StudyConfig:
     return StudyConfig(
-        name="quick", deltas=(0.1, 0.3), complexities=("default", "lowcoh"), seeds=(0, 1, 2),
-        n_hidden=64, train_preset="quick",
+        name="quick", deltas=(0.1, 0.3), complexities=("default", "noisy"), seeds=(0, 1, 2),
+        n_hidden=64, train_preset="quick", ablation_deltas=(0.3,),
         train_rl={"max_updates": 600}, train_sl={"max_updates": 6000},
         analysis=AnalysisSettings(n_coherences=5, n_transient=400, n_steps=300,
                                   max_extensions=0, mi_trials=48, eval_trials=1000),
     )
 
 
+def _standard() -> StudyConfig:
+    return StudyConfig(
+        name="standard", deltas=(0.05, 0.1, 0.15), complexities=("default", "noisy"),
+        seeds=tuple(range(15)), n_hidden=250, train_preset="paper",
+        train_rl={"max_updates": 800}, train_sl={"max_updates": 4000},
+        ablation_deltas=(0.1,),
+        analysis=AnalysisSettings(n_coherences=9, n_transient=1000, n_steps=1000,
+                                  max_extensions=1, mi_trials=64, threshold_seeds=5),
+    )
+
+
 def _paper() -> StudyConfig:
     return StudyConfig(
         name="paper", deltas=(0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.15),
-        complexities=("default", "lowcoh", "choices3"), seeds=tuple(range(20)), n_hidden=250,
-        train_preset="paper",
-        analysis=AnalysisSettings(n_coherences=21, n_init=10, n_transient=2000, n_steps=4000,
-                                  mi_trials=256, mi_shuffles=100, grid_fixed_points=True),
+        complexities=("default", "noisy", "noisier"), seeds=tuple(range(20)), n_hidden=250,
+        train_preset="paper", ablation_deltas=(0.1,),
+        analysis=AnalysisSettings(n_coherences=21, n_transient=2000, n_steps=4000,
+                                  mi_trials=256, mi_shuffles=100),
         stats=StatsSettings(n_boot=5000, n_perm=5000),
     )
 
 
-_PRESET_FACTORIES = {"tiny": _tiny, "quick": _quick, "paper": _paper}
+_PRESET_FACTORIES = {"tiny": _tiny, "quick": _quick, "standard": _standard, "paper": _paper}
 PRESETS = tuple(_PRESET_FACTORIES)
 
 
 def preset(name: str) -> StudyConfig:
-    """A named preset: ``"tiny"`` (tests), ``"quick"`` (<= 15 min on 2 cores), ``"paper"``."""
+    """A named preset: ``"tiny"`` (tests), ``"quick"`` (<= 15 min on 2 cores), ``"standard"``
+    (N = 250, <= 2 h on 2 cores) or ``"paper"`` (N = 250, the paper's scale)."""
     if name not in _PRESET_FACTORIES:
         raise _fail("preset", f"one of {', '.join(map(repr, PRESETS))}", name)
     return _PRESET_FACTORIES[name]().validate()

@@ -1,35 +1,36 @@
-"""The study's report: figures of the main panels, a claims table, one self-contained HTML.
+"""The study's report: claims with bounds, power and stability; the threshold-sensitivity table;
+cells (failures included); figures; one self-contained HTML page.
 
 ``write_report(out_dir, config)`` reads every finished run under ``out_dir/runs`` and writes
-``out_dir/report/``: ``index.html`` (figures embedded, opens offline), ``claims.md``,
-``claims.json`` (claims, cell summaries, the configuration hash) and ``runs.csv``.
+``out_dir/report/``: ``index.html`` (figures embedded, opens offline), ``figures/*.png``,
+``claims.md``, ``claims.json`` (claims, sensitivity, cells, the configuration hash) and
+``networks.csv`` (the run table, one row per network). Every file goes through the safe writer
+(:mod:`attractorkit.core._files`).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import json
 from pathlib import Path
 
 import numpy as np
+from scipy import stats as _st
 
-from attractorkit.core._results import atomic_path
+from attractorkit.core._files import output_dir, write_bytes
 
-from .aggregate import cell_summaries, collect_table, evaluate_claims
+from .aggregate import cell_summaries, collect_table, table_csv
+from .claims import FQP_CLAIMS, evaluate_claims
 from .config import StudyConfig
+from .figures import FIGURES
 
-__all__ = ["write_report", "claims_markdown", "load_maps"]
+__all__ = ["write_report", "claims_markdown", "load_maps", "claim_power", "sensitivity"]
 
-COLORS = {"rl": "#c0392b", "sl": "#2471a3"}
 VERDICT_COLORS = {"reproduced": "#d5f5e3", "not reproduced": "#fadbd8",
                   "inconclusive": "#fcf3cf"}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 def load_maps(out_dir) -> list[dict]:
@@ -39,166 +40,71 @@ def load_maps(out_dir) -> list[dict]:
     runs = []
     for d in finished_runs(out_dir):
         summary = json.loads((d / "summary.json").read_text())
-        with np.load(d / "analysis.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        arrays = {}
+        if (d / "analysis.npz").is_file():
+            with np.load(d / "analysis.npz", allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
         runs.append({"summary": summary, **arrays})
     return runs
 
 
-# -- figures ---------------------------------------------------------------------------------
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def fig_attractor_maps(runs):
-    """Share of networks whose onset-state attractor is QP, per grid point: RL vs SL."""
-    import matplotlib.pyplot as plt
-
-    contexts = runs[0]["contexts"]
-    axis = runs[0]["coherence_axis"]
-    fig, axes = plt.subplots(2, len(contexts), figsize=(3.6 * len(contexts) + 1, 6.4),
-                             squeeze=False, layout="constrained")
-    half = (axis[1] - axis[0]) / 2 if axis.size > 1 else 1.0
-    extent = [axis[0] - half, axis[-1] + half, axis[0] - half, axis[-1] + half]
-    for r, paradigm in enumerate(("rl", "sl")):
-        sel = [x["labels"][..., 0] == "quasi_periodic" for x in runs
-               if x["summary"]["paradigm"] == paradigm and x["labels"].shape[1] == axis.size]
-        share = np.mean(sel, axis=0) if sel else np.full((len(contexts), axis.size,
-                                                          axis.size), np.nan)
-        for i, k in enumerate(contexts):
-            ax = axes[r, i]
-            im = ax.imshow(share[i].T, origin="lower", vmin=0, vmax=1, cmap="magma",
-                           extent=extent, aspect="auto")
-            ax.set_title(f"{paradigm.upper()} (n={len(sel)}), context {k}", fontsize=9)
-            ax.set_xlabel("signed coherence c1 (%)")
-            ax.set_ylabel("signed coherence c2 (%)")
-    fig.colorbar(im, ax=axes, shrink=0.8, label="share of networks with a QP attractor")
-    return fig
+# -- power and sensitivity -------------------------------------------------------------------
+def claim_power(claim: dict, settings, m: int) -> float | None:
+    """Approximate power of the claim's verdict "reproduced" at the smallest effect of interest
+    (directional claims; equivalence claims: at no difference), from the standard error implied
+    by the interval, at Holm's first-step level alpha / m for a family of m claims
+    (conservative)."""
+    s = settings
+    ests = [e for e in claim["estimate"].values() if e["low"] is not None
+            and e["high"] is not None]
+    if not ests:
+        return None
+    q = _st.norm.ppf(1 - (1 - s.confidence) / 2)
+    se = max((e["high"] - e["low"]) / (2 * q) for e in ests)
+    if not se > 0:
+        return None
+    z = _st.norm.ppf(1 - s.alpha / max(m, 1))
+    cid = claim["id"]
+    if cid == "similar_performance":
+        return float(max(0.0, 2 * _st.norm.cdf(s.accuracy_margin / se - z) - 1))
+    if cid == "sl_fixed_points":
+        return float(_st.norm.cdf(s.sl_zero_margin / se - z))
+    effect = {"qp_accuracy": np.arctanh(s.sesoi_rho), "qp_accuracy_complexity": s.sesoi_rho,
+              "balance": s.sesoi_balance, "balance_spread": s.sesoi_spread}.get(cid, s.sesoi_fqp)
+    if cid == "qp_accuracy":   # the interval is a Fisher-z one: its SE on the z scale
+        e = ests[0]
+        se = (np.arctanh(min(e["high"], 0.999999)) - np.arctanh(max(e["low"], -0.999999))) / (
+            2 * q)
+    return float(_st.norm.cdf(effect / se - z))
 
 
-def fig_fqp_delta(cells, complexities):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(complexities), figsize=(3.6 * len(complexities), 3.2),
-                             squeeze=False, sharey=True)
-    for ax, c in zip(axes[0], complexities):
-        for p in ("rl", "sl"):
-            rows = sorted((x for x in cells if x["paradigm"] == p and x["complexity"] == c),
-                          key=lambda x: x["delta"])
-            if not rows:
-                continue
-            d = np.array([x["delta"] for x in rows])
-            m = np.array([np.nan if x["f_qp"] is None else x["f_qp"] for x in rows])
-            lo = np.array([np.nan if x["f_qp_low"] is None else x["f_qp_low"] for x in rows])
-            hi = np.array([np.nan if x["f_qp_high"] is None else x["f_qp_high"] for x in rows])
-            ax.errorbar(d, m, yerr=[np.nan_to_num(m - lo), np.nan_to_num(hi - m)], marker="o",
-                        color=COLORS[p], label=p.upper(), capsize=3)
-        ax.set_title(f"complexity: {c}", fontsize=9)
-        ax.set_xlabel("initialisation width delta")
-    axes[0, 0].set_ylabel("f_QP (mean, 95% CI)")
-    axes[0, 0].legend()
-    return fig
-
-
-def _strip(ax, groups, labels, colors, rng):
-    for i, (vals, col) in enumerate(zip(groups, colors)):
-        vals = np.asarray(vals, float)
-        vals = vals[np.isfinite(vals)]
-        ax.scatter(i + rng.uniform(-0.15, 0.15, vals.size), vals, s=12, color=col, alpha=0.6)
-        if vals.size:
-            ax.hlines(vals.mean(), i - 0.25, i + 0.25, color="k")
-    ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
-
-
-def fig_balance(table, deltas):
-    import matplotlib.pyplot as plt
-
-    rng = np.random.default_rng(0)
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * 2 * len(deltas), 3.2))
-    groups, labels, colors = [], [], []
-    for d in deltas:
-        for p in ("rl", "sl"):
-            m = (table["paradigm"] == p) & (table["delta"] == d)
-            groups.append(table["balance"][m])
-            labels.append(f"{p.upper()} d={d:g}")
-            colors.append(COLORS[p])
-    _strip(ax, groups, labels, colors, rng)
-    ax.set_ylabel("balance index B (per network)")
-    ax.set_ylim(-0.05, 1.05)
-    return fig
-
-
-def fig_fqp_accuracy(table, complexities):
-    import matplotlib.pyplot as plt
-    from scipy.stats import spearmanr
-
-    fig, axes = plt.subplots(1, len(complexities), figsize=(3.4 * len(complexities), 3.1),
-                             squeeze=False, sharey=True)
-    for ax, c in zip(axes[0], complexities):
-        for p in ("rl", "sl"):
-            m = (table["paradigm"] == p) & (table["complexity"] == c)
-            x, y = table["f_qp"][m], table["accuracy"][m]
-            ok = np.isfinite(x) & np.isfinite(y)
-            rho = (spearmanr(x[ok], y[ok]).statistic if ok.sum() > 2 and np.ptp(x[ok]) > 0
-                   and np.ptp(y[ok]) > 0 else np.nan)
-            ax.scatter(x, y, s=14, color=COLORS[p], alpha=0.7,
-                       label=f"{p.upper()} rho={rho:.2f}")
-        ax.set_title(f"complexity: {c}", fontsize=9)
-        ax.set_xlabel("f_QP")
-        ax.legend(fontsize=7)
-    axes[0, 0].set_ylabel("accuracy (fresh trials)")
-    return fig
-
-
-def fig_example(runs):
-    """Orbit, Poincare section and fixed points of the RL network with the highest f_QP."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
-    for ax, p in zip(axes, ("rl", "sl")):
-        cand = [x for x in runs if x["summary"]["paradigm"] == p]
-        if not cand:
-            ax.set_axis_off()
+def sensitivity(table: dict, config: StudyConfig) -> list[dict]:
+    """Verdicts of the f_QP claims with the labels of each classifier threshold variant, on
+    the networks that have every variant (``analysis.threshold_seeds``), default included."""
+    rows = []
+    s = dataclasses.replace(config.stats, stability_resamples=0)
+    names = [v for v in config.analysis.threshold_variants if f"fqp_{v}_lower" in table]
+    keep = np.ones(len(table["paradigm"]), bool)
+    for v in names:
+        keep &= np.isfinite(np.asarray(table[f"fqp_{v}_lower"], float))
+    table = {k: np.asarray(v)[keep] for k, v in table.items()}
+    variants = [("default", "fqp")] + [(v, f"fqp_{v}") for v in names]
+    for name, prefix in variants:
+        cols = [f"{prefix}{part}_{b}" for part in ("", "_lowcoh", "_highcoh")
+                for b in ("lower", "upper")]
+        if not all(c in table for c in cols):
             continue
-        x = max(cand, key=lambda r: (r["summary"].get("f_qp") or 0.0))
-        s = x["summary"]
-        orbit, sec = x["example_orbit"], x["example_section"]
-        fps, stable = x["example_fixed_points"], x["example_fp_stable"].astype(bool)
-        if orbit.size:
-            ax.plot(orbit[:, 0], orbit[:, 1], ".", ms=2, color="0.5", label="orbit (map)")
-        if sec.size:
-            ax.scatter(sec[:, 0], sec[:, 1], s=8, color=COLORS[p], label="Poincare section")
-        if fps.size:
-            ax.scatter(fps[stable, 0], fps[stable, 1], marker="o", color="k", s=30,
-                       label="stable FP")
-            ax.scatter(fps[~stable, 0], fps[~stable, 1], marker="o", facecolors="none",
-                       edgecolors="k", s=30, label="unstable FP")
-        ax.set_title(f"{s['run_id']}: {s.get('example_label')}", fontsize=8)
-        ax.set_xlabel("PC 1")
-        ax.set_ylabel("PC 2")
-        ax.legend(fontsize=6, loc="best", framealpha=0.6)
-    return fig
-
-
-def fig_crystallisation(runs):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.2, 3.1))
-    for x in runs:
-        u, sim = x["ckpt_updates"], x["ckpt_similarity"]
-        if u.size > 1:
-            ax.plot(u / max(u[-1], 1), sim, color=COLORS[x["summary"]["paradigm"]], alpha=0.4,
-                    lw=0.8)
-    ax.axhline(0.9, color="k", ls=":", lw=0.8)
-    ax.set_xlabel("training progress (update / final update)")
-    ax.set_ylabel("Jaccard similarity of G+/G- to final")
-    ax.set_title("population crystallisation (RL red, SL blue)", fontsize=9)
-    return fig
+        t = dict(table)
+        for part in ("", "_lowcoh", "_highcoh"):
+            for b in ("lower", "upper"):
+                t[f"fqp{part}_{b}"] = table[f"{prefix}{part}_{b}"]
+        for c in evaluate_claims(t, s, complexities=config.complexities):
+            if c["id"] in FQP_CLAIMS:
+                e = c["estimate"]
+                rows.append({"variant": name, "id": c["id"], "verdict": c["verdict"],
+                             "lower": e["lower"]["value"], "upper": e["upper"]["value"],
+                             "networks": int(keep.sum())})
+    return rows
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -208,125 +114,154 @@ def _fmt(v, digits=3):
     return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
 
 
+def _number(c) -> str:
+    parts = []
+    for b, e in c["estimate"].items():
+        tag = "" if b == "both" else f"{b}: "
+        parts.append(f"{tag}{_fmt(e['value'])} [{_fmt(e['low'])}, {_fmt(e['high'])}]")
+    return "; ".join(parts)
+
+
+def _untrained_number(c) -> str:
+    u = c.get("untrained")
+    if not u:
+        return "n/a"
+    return "; ".join(f"{'' if b == 'both' else b + ': '}{_fmt(e['value'])} "
+                     f"[{_fmt(e['low'])}, {_fmt(e['high'])}]" for b, e in u.items())
+
+
 def claims_markdown(claims: list[dict]) -> str:
-    lines = ["| claim | paper | our number [95% CI] | n | test (p) | verdict |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| claim | our number [95% CI] | untrained | n | Holm p (support / against) | "
+             "power | stability | verdict |", "|---|---|---|---|---|---|---|---|"]
     for c in claims:
-        e = c["estimate"]
-        q = {k: str(c[k]).replace("|", "\\|") for k in ("claim", "paper", "source", "measure",
-                                                         "test", "reason")}
-        num = f"{q['measure']}: {_fmt(e['value'])} [{_fmt(e['low'])}, {_fmt(e['high'])}]"
-        lines.append(f"| {q['claim']} | \"{q['paper']}\" ({q['source']}) | {num} | {e['n']} | "
-                     f"{q['test']} (p = {_fmt(e['p_value'], 4)}) | **{c['verdict']}**: "
-                     f"{q['reason']} |")
+        n = min(e["n"] for e in c["estimate"].values())
+        q = {k: str(c[k]).replace("|", "\\|") for k in ("claim", "reason")}
+        lines.append(
+            f"| {q['claim']} | {_number(c)} | {_untrained_number(c)} | {n} | "
+            f"{_fmt(c['p_support_holm'], 3)} / {_fmt(c['p_against_holm'], 3)} | "
+            f"{_fmt(c.get('power'), 2)} | {_fmt(c['stability'], 2)} | **{c['verdict']}**: "
+            f"{q['reason']} |")
     return "\n".join(lines) + "\n"
 
 
 def _claims_html(claims):
     rows = []
     for c in claims:
-        e = c["estimate"]
+        n = min(e["n"] for e in c["estimate"].values())
         rows.append(
             f"<tr style='background:{VERDICT_COLORS[c['verdict']]}'>"
-            f"<td>{html.escape(c['claim'])}</td><td><i>{html.escape(c['paper'])}</i> "
-            f"({html.escape(c['source'])})</td><td>{html.escape(c['measure'])}: "
-            f"<b>{_fmt(e['value'])}</b> [{_fmt(e['low'])}, {_fmt(e['high'])}], n = {e['n']}"
-            f"</td><td>{html.escape(c['test'])}; p = {_fmt(e['p_value'], 4)}</td>"
+            f"<td>{html.escape(c['claim'])}<br><small><i>{html.escape(c['paper'])}</i> "
+            f"({html.escape(c['source'])})</small></td>"
+            f"<td>{html.escape(c['measure'])}: <b>{html.escape(_number(c))}</b>, n = {n}</td>"
+            f"<td>{html.escape(_untrained_number(c))}</td>"
+            f"<td>{html.escape(c['test'])}; Holm p = {_fmt(c['p_support_holm'], 3)} "
+            f"(support), {_fmt(c['p_against_holm'], 3)} (against)</td>"
+            f"<td>{_fmt(c.get('power'), 2)}</td><td>{_fmt(c['stability'], 2)}</td>"
             f"<td><b>{c['verdict']}</b><br><small>{html.escape(c['reason'])}</small></td></tr>")
-    return ("<table><tr><th>claim</th><th>the paper</th><th>our number [95% CI]</th>"
-            "<th>test</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
+    return ("<table><tr><th>claim (the paper)</th><th>our number [95% CI]</th>"
+            "<th>untrained (update 0)</th><th>test</th><th>power at the SESOI</th>"
+            "<th>stability</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
 
 
-def _cells_html(cells):
-    cols = ("paradigm", "delta", "complexity", "n", "f_qp", "f_qp_low", "f_qp_high",
-            "accuracy", "balance", "balance_sd", "hit_cap")
-    head = "".join(f"<th>{c}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(c.get(k))}</td>" for k in cols) + "</tr>"
-                   for c in cells)
+def _table_html(rows, cols):
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(k)))}</td>" for k in cols)
+                   + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _extra_html(cells):
-    cols = [c for c in ("mi_context", "mi_relevant_coh", "mi_coh1", "mi_coh2", "mi_choice",
-                        "mi_epoch", "mi_choice_decision_units", "frac_Gplus", "frac_Gminus",
-                        "frac_Ga", "frac_Gs", "crystallisation_fraction", "crystallisation_time",
-                        "share_undetermined", "updates") if any(c in x for x in cells)]
-    if not cols:
-        return ""
-    keys = ("paradigm", "delta", "complexity")
-    head = "".join(f"<th>{c}</th>" for c in keys + tuple(cols))
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(c.get(k))}</td>" for k in keys + tuple(cols))
-                   + "</tr>" for c in cells)
-    return ("<h2>Information, populations and crystallisation (cell means)</h2><p>MI in nats "
-            "(mean over units); population fractions of N; crystallisation fraction = "
-            "checkpoint update after which G+/G- stay within Jaccard 0.9 of the final ones, "
-            "over the final update; crystallisation time = steps after stimulus onset until the "
-            "choice decoder stays at 90% of its final accuracy above chance.</p>"
-            f"<table><tr>{head}</tr>{body}</table>")
+_SENS_COLS = ("variant", "id", "lower", "upper", "verdict", "networks")
+_CELL_COLS = ("paradigm", "delta", "complexity", "n", "failed", "trials_to_criterion",
+              "fqp_lower", "fqp_upper", "fqp_untrained_lower", "fqp_untrained_upper",
+              "accuracy", "accuracy_hard", "balance", "balance_sd", "balance_untrained")
+_EXTRA_COLS = ("mi_context", "mi_relevant_coh", "mi_choice", "mi_epoch",
+               "mi_choice_decision_units", "frac_Gplus", "frac_Gminus", "frac_Ga", "frac_Gs",
+               "crystallisation_fraction", "crystallisation_time", "share_undetermined",
+               "relevance_near", "relevance_near_qp", "relevance_near_fp")
 
-
-_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+_CSS = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
         "table{border-collapse:collapse;font-size:12px;margin:1em 0}"
         "td,th{border:1px solid #bbb;padding:3px 6px;vertical-align:top}"
         "img{max-width:100%}h2{margin-top:1.6em}")
 
 
-def write_report(out_dir, config: StudyConfig) -> Path:
-    """Aggregate the finished runs of ``out_dir`` and write ``out_dir/report/``."""
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight",
+                metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write_report(out_dir, config: StudyConfig, *, table: dict | None = None) -> Path:
+    """Aggregate the finished runs of ``out_dir`` (or the given run ``table``, e.g. from a
+    ``networks.csv``: figures that need the runs' arrays are then left out) and write
+    ``out_dir/report/``. Returns the path of ``index.html``."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     out_dir = Path(out_dir)
-    table = collect_table(out_dir)
-    if "reached_criterion" in table:
-        table["hit_cap"] = 1.0 - table["reached_criterion"]
+    runs = load_maps(out_dir) if table is None else []
+    table = collect_table(out_dir) if table is None else dict(table)
     stats = config.stats
     cells = cell_summaries(table, stats)
     claims = evaluate_claims(table, stats, complexities=config.complexities)
-    runs = load_maps(out_dir)
-    levels = [c for c in config.complexities if c in set(table["complexity"])]
-    deltas = sorted(set(float(d) for d in table["delta"]))
-    figures = [
-        ("Attractor maps over coherence space, RL vs SL", fig_attractor_maps(runs)),
-        ("f_QP against the initialisation width", fig_fqp_delta(cells, levels)),
-        ("Population balance", fig_balance(table, deltas)),
-        ("f_QP against accuracy, per complexity", fig_fqp_accuracy(table, levels)),
-        ("Example attractors: Poincare sections and fixed points", fig_example(runs)),
-        ("Crystallisation of populations across training", fig_crystallisation(runs)),
-    ]
-    figs_html = "".join(f"<h3>{html.escape(t)}</h3><img alt='{html.escape(t)}' "
-                        f"src='data:image/png;base64,{_png(f)}'>" for t, f in figures)
+    from .claims import MAIN_CLAIMS
+
+    n_main = sum(c["id"] in MAIN_CLAIMS for c in claims)
+    for c in claims:
+        c["power"] = claim_power(c, stats, n_main if c["id"] in MAIN_CLAIMS
+                                 else len(claims) - n_main)
+    sens = sensitivity(table, config)
+    levels = [c for c in config.complexities if c in set(map(str, table["complexity"]))]
+    rep = output_dir(out_dir / "report")
+    figs = output_dir(rep / "figures")
+    blocks = []
+    for k, (title, fn) in enumerate(FIGURES):
+        fig = fn(runs, table, cells, levels) if (runs or fn.__name__ in _TABLE_FIGURES) else None
+        if fig is None:
+            continue
+        data = _png(fig)
+        write_bytes(figs, f"{k + 1:02d}_{fn.__name__}.png", data)
+        blocks.append(f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
+                      f"src='data:image/png;base64,{base64.b64encode(data).decode()}'>")
     counts = {v: sum(c["verdict"] == v for c in claims) for v in VERDICT_COLORS}
-    n_cap = int(np.nansum(table.get("hit_cap", np.zeros(1))))
+    n_fail = int(sum(c["failed"] for c in cells))
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>attractorkit study: "
         f"{html.escape(config.name)}</title><style>{_CSS}</style></head><body>"
         f"<h1>RL vs SL: hybrid attractor dynamics (Kononov et al., arXiv 2510.11162)</h1>"
         f"<p>Study <b>{html.escape(config.name)}</b>: {len(table['paradigm'])} networks "
         f"(N = {config.n_hidden}; deltas {', '.join(f'{d:g}' for d in config.deltas)}; "
-        f"complexities {', '.join(config.complexities)}; {len(config.seeds)} seeds). "
-        f"{n_cap} networks stopped at the training cap without reaching the criterion"
-        f"{'; the claims use only the networks that reached it' if stats.criterion_only else ''}. "
-        f"Verdicts: {counts['reproduced']} reproduced, {counts['not reproduced']} not "
-        f"reproduced, {counts['inconclusive']} inconclusive. Config hash "
+        f"complexities {', '.join(config.complexities)}; {len(config.seeds)} independent "
+        f"initialisations per cell, RL and SL paired on each). {n_fail} networks did not reach "
+        f"the training criterion"
+        f"{'; the claims use only those that did' if stats.criterion_only else ''}. Verdicts "
+        f"(Holm-corrected across claims, both f_QP bounds, stable in most resamples): "
+        f"{counts['reproduced']} reproduced, {counts['not reproduced']} not reproduced, "
+        f"{counts['inconclusive']} inconclusive. Config hash "
         f"<code>{config.config_hash()[:12]}</code>. Methods: docs/study.md.</p>"
-        f"<h2>Claims</h2>{_claims_html(claims)}<h2>Figures</h2>{figs_html}"
-        f"<h2>Cells</h2>{_cells_html(cells)}{_extra_html(cells)}</body></html>")
-    rep = out_dir / "report"
-    _atomic_write(rep / "index.html", page.encode())
-    _atomic_write(rep / "claims.md", claims_markdown(claims).encode())
-    _atomic_write(rep / "claims.json", json.dumps(
-        {"study": config.name, "config_hash": config.config_hash(), "n_runs": len(
-            table["paradigm"]), "claims": claims, "cells": cells}, indent=1).encode())
-    _atomic_write(rep / "runs.csv", _csv(table).encode())
+        f"<h2>Claims</h2>{_claims_html(claims)}"
+        f"<h2>Classifier threshold sensitivity</h2><p>Verdicts of the f_QP claims when the "
+        f"census is rerun with stricter or looser quasi-periodicity thresholds (no stability "
+        f"resampling).</p>{_table_html(sens, _SENS_COLS)}"
+        f"<h2>Figures</h2>{''.join(blocks)}"
+        f"<h2>Cells</h2><p>Means with t intervals over the networks that count; 'failed': "
+        f"networks that missed the criterion.</p>{_table_html(cells, _CELL_COLS)}"
+        f"<h2>Information, populations, crystallisation, relevance (cell means)</h2>"
+        f"{_table_html(cells, ('paradigm', 'delta', 'complexity') + _EXTRA_COLS)}"
+        f"</body></html>")
+    write_bytes(rep, "index.html", page.encode())
+    write_bytes(rep, "claims.md", claims_markdown(claims).encode())
+    write_bytes(rep, "claims.json", json.dumps(
+        {"study": config.name, "config_hash": config.config_hash(),
+         "n_networks": len(table["paradigm"]), "claims": claims, "sensitivity": sens,
+         "cells": cells}, indent=1, sort_keys=True, allow_nan=False).encode())
+    write_bytes(rep, "networks.csv", table_csv(table).encode())
     return rep / "index.html"
 
 
-def _csv(table) -> str:
-    keys = sorted(table)
-    n = len(table[keys[0]])
-    lines = [",".join(keys)]
-    for i in range(n):
-        lines.append(",".join(_fmt(table[k][i].item(), 6) if table[k].dtype.kind == "f"
-                              else str(table[k][i]) for k in keys))
-    return "\n".join(lines) + "\n"
+#: figures drawn from the run table alone (available in a report from networks.csv)
+_TABLE_FIGURES = ("fqp_delta", "balance", "fqp_accuracy", "populations", "relevance")

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from attractorkit.core._errors import ValidationError
+from attractorkit.core._files import check_name, output_dir, write_bytes, write_text
 
 from .config import StudyConfig, stable_hash
 from .executors import execute, progress_bar
@@ -66,9 +67,18 @@ class RunSpec:
 
 
 def expand_runs(config: StudyConfig) -> list[RunSpec]:
-    """The runs of a study, in a fixed order (seeds outermost, so early results span cells)."""
-    return [RunSpec(p, float(d), c, int(s)) for s in config.seeds for c in config.complexities
-            for d in config.deltas for p in config.paradigms]
+    """The runs of a study, in a fixed order (seeds outermost, so early results span cells);
+    the ablation's paradigms run at ``ablation_deltas`` on the easiest complexity level."""
+    from .config import ABLATIONS
+
+    out = []
+    for s in config.seeds:
+        for c in config.complexities:
+            for d in config.deltas:
+                out += [RunSpec(p, float(d), c, int(s)) for p in config.paradigms]
+                if c == config.complexities[0] and d in config.ablation_deltas:
+                    out += [RunSpec(p, float(d), c, int(s)) for p in ABLATIONS]
+    return out
 
 
 def run_hash(config: StudyConfig, spec: RunSpec) -> str:
@@ -106,7 +116,8 @@ def thread_limits(n: int):
 
 
 def compute_run(config: dict, spec: dict) -> dict:
-    """Train and analyse one run: ``{"files": {name: bytes}, "seconds", "cpu_seconds"}``.
+    """Train and analyse one run: ``{"files": {name: bytes}, "seconds", "cpu_seconds",
+    "max_rss_mb"}`` (the last three are machine facts: they go to the manifest only).
 
     Takes plain dicts so that it can be shipped to any worker.
     """
@@ -117,8 +128,12 @@ def compute_run(config: dict, spec: dict) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     with thread_limits(cfg.threads_per_run):
         files = run_files(cfg, run)
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux, bytes on macOS
     return {"files": files, "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.process_time() - cpu}
+            "cpu_seconds": time.process_time() - cpu,
+            "max_rss_mb": rss / (2**20 if sys.platform == "darwin" else 2**10)}
 
 
 # -- run directories -------------------------------------------------------------------------
@@ -141,19 +156,23 @@ def _versions() -> dict:
 
 
 def write_run(out_dir: Path, config: StudyConfig, spec: RunSpec, files: dict,
-              seconds: float, cpu_seconds: float | None = None) -> Path:
-    """Write a run's files atomically: temporary directory, manifest last, then rename."""
-    runs = Path(out_dir) / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    final = runs / spec.run_id
+              seconds: float, cpu_seconds: float | None = None,
+              max_rss_mb: float | None = None) -> Path:
+    """Write a run's files atomically: temporary directory, manifest last, then rename.
+
+    Every file goes through the safe writer (one path component per name, written to a
+    temporary file and renamed, never through a link)."""
+    runs = output_dir(Path(out_dir) / "runs")
+    final = runs / check_name(spec.run_id, what="run id")
     tmp = runs / f"{_TMP}{spec.run_id}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         listing = {}
         for name, data in sorted(files.items()):
-            if "/" in name or name.startswith(".") or name == MANIFEST:
+            check_name(name, what="run file name")
+            if name.startswith(".") or name == MANIFEST:
                 raise ValidationError(f"files: invalid run file name {name!r}")
-            _write_synced(tmp / name, data)
+            write_bytes(tmp, name, data, fsync=True)
             listing[name] = {"sha256": _sha256(data), "bytes": len(data)}
         manifest = {
             "format": "attractorkit-study-run", "format_version": RUN_FORMAT,
@@ -161,9 +180,11 @@ def write_run(out_dir: Path, config: StudyConfig, spec: RunSpec, files: dict,
             "study_config_hash": config.config_hash(), "versions": _versions(),
             "files": listing, "seconds": round(float(seconds), 3),
             "cpu_seconds": None if cpu_seconds is None else round(float(cpu_seconds), 3),
+            "max_rss_mb": None if max_rss_mb is None else round(float(max_rss_mb), 1),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
         }
-        _write_synced(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+        write_bytes(tmp, MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode(),
+                    fsync=True)
         _fsync_dir(tmp)
         if final.exists():  # computed meanwhile by a concurrent writer; keep the valid one
             if check_run(final, run_hash(config, spec))[0] == "ok":
@@ -176,13 +197,6 @@ def write_run(out_dir: Path, config: StudyConfig, spec: RunSpec, files: dict,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -256,11 +270,23 @@ class SweepReport:
         return s
 
 
+LOCK = ".sweep.lock"
+
+
 @contextlib.contextmanager
 def _sweep_lock(out_dir: Path):
-    """One sweep per output directory at a time (released by the OS even on kill -9)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fh = open(out_dir / ".sweep.lock", "w")
+    """One sweep per output directory at a time (released by the OS even on kill -9).
+
+    The lock file is opened, never replaced (a replaced file would be another lock), and never
+    through a symbolic link (``O_NOFOLLOW``)."""
+    path = output_dir(out_dir, argument="out") / check_name(LOCK)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise ValidationError(f"out: cannot open the lock file {str(path)!r} "
+                              f"({exc.strerror or type(exc).__name__}; a symbolic link there "
+                              "is refused)") from None
+    fh = os.fdopen(fd, "r+")
     try:
         try:
             import fcntl
@@ -278,8 +304,7 @@ def _sweep_lock(out_dir: Path):
 
 def _prepare(out_dir: Path, config: StudyConfig, specs: list[RunSpec]):
     """Remove leftovers of crashed sweeps; sort runs into reusable and to-do (with reasons)."""
-    runs = out_dir / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
+    runs = output_dir(out_dir / "runs")
     for d in runs.iterdir():
         if d.name.startswith((_TMP, _TRASH)):
             log.info("removing leftover %s of an interrupted sweep", d.name)
@@ -299,7 +324,8 @@ def _prepare(out_dir: Path, config: StudyConfig, specs: list[RunSpec]):
 
 
 def run_sweep(config: StudyConfig, out_dir, *, n_jobs: int = 1, cluster=None, ray=None,
-              progress: bool = False, compute: Callable = compute_run) -> SweepReport:
+              progress: bool = False, processes: bool = False,
+              compute: Callable = compute_run) -> SweepReport:
     """Compute every missing run of ``config`` into ``out_dir/runs``.
 
     Parameters
@@ -307,13 +333,18 @@ def run_sweep(config: StudyConfig, out_dir, *, n_jobs: int = 1, cluster=None, ra
     config : StudyConfig
     out_dir : path
     n_jobs : int
-        Local worker processes (1: in this process). Ignored with ``cluster`` or ``ray``.
+        Local worker processes (1: in this process unless ``processes``). Ignored with
+        ``cluster`` or ``ray``.
     cluster : str or distributed.Client, optional
         An existing Dask cluster: ``"dask://HOST:PORT"`` / ``"tcp://HOST:PORT"`` or a client.
     ray : str, optional
         The address of an existing Ray cluster (``"auto"`` or ``"HOST:PORT"``).
     progress : bool
         A tqdm progress bar over the runs to compute.
+    processes : bool
+        Run even a single job in a worker process: workers get fixed thread counts and the
+        instruction-set pins of :func:`~.executors.pinned_environment` (results that agree
+        across machines), and end when this process dies.
     compute : callable
         ``compute(config_dict, spec_dict) -> {"files": {...}, "seconds": float}``; the default
         trains and analyses (tests substitute cheap functions).
@@ -329,21 +360,22 @@ def run_sweep(config: StudyConfig, out_dir, *, n_jobs: int = 1, cluster=None, ra
         raise ValidationError(f"n_jobs: expected an integer >= 1, received {n_jobs!r}")
     if cluster is not None and ray is not None:
         raise ValidationError("cluster, ray: give one of them, not both")
-    out_dir = Path(out_dir)
+    out_dir = output_dir(out_dir, argument="out")
     start = time.perf_counter()
     specs = expand_runs(config)
     with _sweep_lock(out_dir):
-        (out_dir / "study.json").write_text(json.dumps(
+        write_text(out_dir, "study.json", json.dumps(
             {"config": config.to_dict(), "config_hash": config.config_hash()}, indent=1))
         reused, todo, redone = _prepare(out_dir, config, specs)
         computed, failed = [], {}
         bar = progress_bar(len(todo), progress, config.name)
         cfg = config.to_dict()
         try:
-            for spec, outcome, error in execute(todo, cfg, compute, n_jobs, cluster, ray):
+            for spec, outcome, error in execute(todo, cfg, compute, n_jobs, cluster, ray,
+                                                processes=processes):
                 if error is None:
                     write_run(out_dir, config, spec, outcome["files"], outcome["seconds"],
-                              outcome.get("cpu_seconds"))
+                              outcome.get("cpu_seconds"), outcome.get("max_rss_mb"))
                     computed.append(spec.run_id)
                 else:
                     log.error("run %s failed: %s", spec.run_id, error.splitlines()[-1])

@@ -9,14 +9,14 @@ import warnings
 
 import numpy as np
 import pytest
-from fp_systems import relu_fixed_points_reference, same_sets
-from planted import (
+from fp_planted import (
     GRU_HELD_OUT,
     GRU_TUNE,
     WTA_HELD_OUT,
     WTA_SMALL_HELD_OUT,
     WTA_SMALL_TUNE,
     WTA_TUNE,
+    Arc,
     Ring,
     gru_truth,
     linear_attractor,
@@ -24,6 +24,7 @@ from planted import (
     wta_truth,
     wta_weights,
 )
+from fp_systems import relu_fixed_points_reference, same_sets
 
 import attractorkit as ak
 from attractorkit.adapters import GRU, VanillaRNN
@@ -87,6 +88,9 @@ def test_ring_attractor_is_one_closed_set(seed):
     fp = ak.find_fixed_points(r, n_init=256, rng=seed)
     on = fp.manifold >= 0
     assert len(fp.manifolds) == 1 and fp.manifolds[0].dimension == 1
+    ring = fp.manifolds[0]
+    assert ring.closed and ring.kind == "ring attractor"      # a closed curve, not a line
+    assert "1 ring attractor (dimension 1)" in fp.summary()
     y = fp.points[on] @ r.B
     np.testing.assert_allclose(np.hypot(y[:, 0], y[:, 1]), 1.0, atol=1e-9)   # on the circle
     np.testing.assert_allclose(fp.points[on] - y @ r.B.T, 0.0, atol=1e-9)     # in its plane
@@ -95,6 +99,25 @@ def test_ring_attractor_is_one_closed_set(seed):
     iso = fp.points[~on]
     np.testing.assert_allclose(iso, 0.0, atol=1e-10)                 # the origin, unstable
     assert not fp.stable[~on].any()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_half_ring_is_an_open_curve(seed):
+    """Only the lower half of the circle is fixed (a rotation moves the upper half): one set
+    of dimension 1 on that arc, open, so a line attractor and not a ring."""
+    r = Arc(n=6, seed=seed)
+    fp = ak.find_fixed_points(r, n_init=256, rng=seed)
+    assert len(fp.manifolds) == 1
+    arc = fp.manifolds[0]
+    assert arc.dimension == 1 and not arc.closed and arc.kind == "line attractor"
+    y = fp.points[fp.manifold == 0] @ r.B
+    np.testing.assert_allclose(np.hypot(y[:, 0], y[:, 1]), 1.0, atol=1e-6)
+    assert np.all(y[:, 1] <= 1e-3)                                   # on the lower half
+    assert np.ptp(y[:, 0]) > 1.5                                     # spread along it
+    for line in (1, 2):                                              # lines are open too
+        A, _ = linear_attractor(30, line, 0)
+        fl = ak.find_fixed_points(VanillaRNN(A, activation="identity"), n_init=128, rng=0)
+        assert not fl.manifolds[0].closed
 
 
 def test_approximate_line_attractor_is_a_slow_manifold():

@@ -89,6 +89,32 @@ class Ring:
         return np.zeros((len(h), self.n_state, 0))
 
 
+class Arc(Ring):
+    """The ring map plus a rotation ``c max(0, y_2)^2 (-y_2, y_1)`` in the plane (y = P h):
+    only the closed lower half of the unit circle (y_2 <= 0) stays fixed, an open arc of
+    fixed points (eigenvalue 1 along it), and the origin."""
+
+    def __init__(self, n=6, c=0.5, **kw):
+        super().__init__(n, **kw)
+        self.c = c
+
+    def step(self, h, x):
+        y = h @ self.B
+        s = np.maximum(y[:, 1], 0.0) ** 2
+        rot = self.c * s[:, None] * np.stack([-y[:, 1], y[:, 0]], axis=1)
+        return super().step(h, x) + rot @ self.B.T
+
+    def jacobian(self, h, x):
+        y = h @ self.B
+        s = np.maximum(y[:, 1], 0.0) ** 2
+        ds = 2.0 * np.maximum(y[:, 1], 0.0)
+        Jf = np.zeros((len(h), 2, 2))
+        Jf[:, 0, 1] = -self.c * (ds * y[:, 1] + s)
+        Jf[:, 1, 0] = self.c * s
+        Jf[:, 1, 1] = self.c * ds * y[:, 0]
+        return super().jacobian(h, x) + self.B[None] @ Jf @ self.B.T[None]
+
+
 def saturating_gru(n, seed, gain=4.0):
     """GRU weights (PyTorch layout) scaled by ``gain``: saturating gates."""
     rng = np.random.default_rng(seed)
