@@ -25,9 +25,9 @@ import os
 import time
 
 import numpy as np
-from attractorkit.adapters import VanillaRNN
 
 import attractorkit as ak
+from attractorkit.adapters import VanillaRNN
 
 N, N_INPUT, N_INIT = 250, 7, 10
 

@@ -26,13 +26,14 @@ import time
 
 import numpy as np
 import torch
+from torch.nn import functional as F
+
 from attractorkit.reference_models.networks import ReLURNN
 from attractorkit.reference_models.task import ContextDecisionMaking
 from attractorkit.reference_models.train_rl import gae, ppo_loss, rollout
 from attractorkit.reference_models.train_sl import batches as sl_batches
 from attractorkit.reference_models.train_sl import update as sl_update
 from attractorkit.reference_models.training import TrainConfig, adam, train
-from torch.nn import functional as F
 
 N = 250
 #: CPU time of this process: the reference machine is shared, and wall time would measure the

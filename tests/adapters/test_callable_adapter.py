@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from attractorkit.adapters import CallableModel
 
 import attractorkit as ak
 from attractorkit import FiniteDifferenceWarning, ModelTypeError, ValidationError
+from attractorkit.adapters import CallableModel
 
 
 def henon(h, x):

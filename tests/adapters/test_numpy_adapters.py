@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 from adapters_reference import random_layers, stacked_step
-from attractorkit.adapters import GRU, LSTM, VanillaRNN
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attractorkit as ak
 from attractorkit import ValidationError
+from attractorkit.adapters import GRU, LSTM, VanillaRNN
 
 ACTIVATIONS = ["tanh", "relu", "softplus", "sigmoid", "identity"]
 

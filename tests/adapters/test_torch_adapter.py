@@ -4,10 +4,10 @@ import sys
 
 import numpy as np
 import pytest
-from attractorkit.adapters import TorchModel
 
 import attractorkit as ak
 from attractorkit import MissingDependencyError, ModelTypeError, ValidationError
+from attractorkit.adapters import TorchModel
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

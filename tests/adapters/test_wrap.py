@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from attractorkit.adapters import CallableModel, JaxModel, TorchModel, VanillaRNN
 
 import attractorkit as ak
 from attractorkit import KernelModel, ModelTypeError, ValidationError, adapters
+from attractorkit.adapters import CallableModel, JaxModel, TorchModel, VanillaRNN
 
 
 def test_dispatch():

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from attractorkit.adapters import VanillaRNN
 
 import attractorkit as ak
 from attractorkit import ModelCheckError
+from attractorkit.adapters import VanillaRNN
 
 
 class Linear:

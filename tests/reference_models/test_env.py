@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from attractorkit.reference_models.env import ContextDecisionMakingEnv
 from attractorkit.reference_models.task import DECISION
 

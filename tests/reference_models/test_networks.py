@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from attractorkit.reference_models.networks import ReLURNN, load_network, save_network
-from attractorkit.reference_models.packed import PackedTrials, relu_rnn_packed
 
 from attractorkit import ResultFileError, ValidationError
+from attractorkit.reference_models.networks import ReLURNN, load_network, save_network
+from attractorkit.reference_models.packed import PackedTrials, relu_rnn_packed
 
 pytestmark = pytest.mark.study
 

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+
+from attractorkit import ValidationError
 from attractorkit.reference_models.task import (
     COMPLEXITY_PRESETS,
     DECISION,
@@ -16,8 +18,6 @@ from attractorkit.reference_models.task import (
     TruncExp,
     ideal_observer_two_choice,
 )
-
-from attractorkit import ValidationError
 
 pytestmark = pytest.mark.study
 ngym_cdm = pytest.importorskip("neurogym.envs.native.contextdecisionmaking")
