@@ -147,3 +147,15 @@ def test_missing_file_and_direct_construction():
     with pytest.raises(ValidationError, match="threads_per_run"):
         StudyConfig(threads_per_run=0).validate()
     assert load_config({"n_hidden": 8}, preset_name="tiny").n_hidden == 8
+
+
+def test_the_docs_toml_example_loads(tmp_path):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "study.md").read_text()
+    f = tmp_path / "doc.toml"
+    f.write_text(re.search(r"```toml\n(.*?)```", text, re.S).group(1))
+    cfg = load_config(f)
+    assert cfg.name == "quick-more-seeds" and "harder" in cfg.complexities
+    assert cfg.ablation_deltas == (0.2,) and cfg.analysis.threshold_variants == ("strict",)

@@ -54,7 +54,7 @@ def _paper() -> StudyConfig:
         complexities=("default", "noisy", "noisier"), seeds=tuple(range(20)), n_hidden=250,
         train_preset="paper", ablation_deltas=(0.1,),
         analysis=AnalysisSettings(n_coherences=21, n_transient=2000, n_steps=4000,
-                                  mi_trials=256, mi_shuffles=100),
+                                  mi_trials=256),
         stats=StatsSettings(n_boot=5000, n_perm=5000),
     )
 

@@ -204,10 +204,11 @@ def true_values(model: DesignModel, settings, *, rng: np.random.Generator,
                             complexities=model.complexities)
         for c in acc:
             acc[c].append(e[c].value)
-    out.update({c: float(np.nanmean(np.arctanh(np.clip(v, -0.999, 0.999)))) for c, v in
-                acc.items()})
-    out = {c: (float(np.tanh(v)) if c in acc else v) for c, v in out.items()}
-    return out
+    for c, v in acc.items():   # not estimable at this design (claims.MIN_CELL): no target
+        z = np.arctanh(np.clip(np.asarray(v, float), -0.999, 0.999))
+        if np.isfinite(z).any():
+            out[c] = float(np.tanh(np.nanmean(z)))
+    return {c: v for c, v in out.items() if np.isfinite(v)}
 
 
 def coverage(model: DesignModel, settings, *, truth: dict, n_sim: int,
