@@ -27,12 +27,15 @@ call is quick and an interrupted sweep resumes where it stopped (runs in flight 
 _EPILOG = """\
 presets: tiny (a smoke test), quick (the whole study in <= 15 minutes on 2 cores: N = 64,
   2 deltas, 2 complexity levels, 3 initialisations per cell), standard (N = 250, 3 deltas,
-  2 levels, 10 initialisations per cell and an ablation: about 2 hours on 2 cores, sized by
-  the power analysis of docs/study.md), paper (N = 250, 7 deltas, 3 levels, 20 per cell:
-  a cluster). --dry-run prints what a preset costs on this machine.
-output: DIR/runs/<run>/ (manifest.json, summary.json, analysis.npz, network.npz,
-  training.json) and DIR/report/ (index.html, figures/, claims.md, claims.json,
-  networks.csv).
+  2 levels, 15 initialisations per cell and an ablation: 1-2 hours on 2 cores, sized by
+  the power analysis of docs/study.md; its results are in docs/study/results/), paper
+  (N = 250, 7 deltas, 3 levels, 20 per cell: a cluster). --dry-run prints what a preset
+  costs on this machine.
+output: DIR/run.json (command, revision, wall time, cores), DIR/runs/<run>/ (manifest.json,
+  summary.json, analysis.npz, network.npz, training.json) and DIR/report/ (index.html,
+  figures/, claims.md, claims.json, study.json, networks.csv, runs.npz). With no run
+  directories, --report-only regenerates the report from DIR[/report]/networks.csv and the
+  runs.npz beside it.
 examples:
   attractorkit reproduce --preset quick
   attractorkit reproduce --preset standard --dry-run
@@ -128,7 +131,7 @@ def _dry_run(config, n_jobs: int) -> int:
 
 
 def _run(config, out: Path, n_jobs: int, args) -> int:
-    from .study.report import write_report
+    from .study.report import RUNS_FILE, unpack_runs, write_report
     from .study.runner import finished_runs, run_sweep
 
     start = time.perf_counter()
@@ -141,9 +144,10 @@ def _run(config, out: Path, n_jobs: int, args) -> int:
         rep = run_sweep(config, out, n_jobs=n_jobs, cluster=args.cluster, ray=args.ray,
                         progress=not args.no_progress, processes=True)
         print(rep.summary(), file=sys.stderr)
+        _write_run_record(out, args, time.perf_counter() - start, n_jobs, rep)
         if rep.failed:
             code = 1
-    table = None
+    table = runs = None
     if not finished_runs(out):
         saved = [p for p in (out / "networks.csv", out / "report" / "networks.csv")
                  if p.is_file()]
@@ -154,12 +158,89 @@ def _run(config, out: Path, n_jobs: int, args) -> int:
         from .study.aggregate import read_csv
 
         table = read_csv(saved[0].read_text())
-        print(f"no run directories: the report is computed from {saved[0]} (figures that "
-              "need the runs' arrays are left out)", file=sys.stderr)
-    path = write_report(out, config, table=table)
+        packed = saved[0].parent / RUNS_FILE
+        if packed.is_file():
+            runs = unpack_runs(packed, table)
+            print(f"no run directories: the report is computed from {saved[0]} and "
+                  f"{packed}", file=sys.stderr)
+        else:
+            print(f"no run directories: the report is computed from {saved[0]} (no "
+                  f"{RUNS_FILE} beside it: figures that need the runs' arrays are left out)",
+                  file=sys.stderr)
+    path = write_report(out, config, table=table, runs=runs)
     print((path.parent / "claims.md").read_text())
     print(f"report: {path} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return code
+
+
+def _write_run_record(out: Path, args, wall: float, n_jobs: int, rep) -> None:
+    """``out/run.json``: the command, the code revision, the wall time and the machine of the
+    sweep. Every call is listed under ``calls``; ``wall_time_s`` sums them, so a sweep that was
+    interrupted and resumed reports the time it took in all."""
+    import json
+    import platform
+
+    from attractorkit import __version__
+    from attractorkit.core._files import write_text
+
+    call = {"wall_time_s": round(wall, 1),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "computed": len(rep.computed), "reused": len(rep.reused), "failed": len(rep.failed)}
+    calls = _previous_calls(out / "run.json") + [call]
+    record = {"command": "attractorkit " + " ".join(_command_args(args)),
+              "revision": _revision(), "version": __version__,
+              "wall_time_s": round(sum(c["wall_time_s"] for c in calls), 1),
+              "cores": os.cpu_count(), "n_jobs": n_jobs, "cluster": args.cluster or args.ray,
+              "machine": platform.machine(), "python": platform.python_version(),
+              "runs": {"computed": sum(c["computed"] for c in calls),
+                       "failed": len(rep.failed), "total": rep.total},
+              "calls": calls}
+    write_text(out, "run.json", json.dumps(record, indent=1) + "\n")
+
+
+def _previous_calls(path: Path) -> list[dict]:
+    """The calls an earlier ``run.json`` recorded (none if it is missing, too large or not
+    one of ours: the record is then started afresh)."""
+    import json
+
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > 2**20:
+            return []
+        calls = json.loads(path.read_text()).get("calls", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    keys = {"wall_time_s", "finished", "computed", "reused", "failed"}
+    return [c for c in calls if isinstance(c, dict) and keys <= set(c)] if isinstance(
+        calls, list) else []
+
+
+def _command_args(args) -> list[str]:
+    parts = ["reproduce"]
+    if args.config is not None:
+        parts += ["--config", str(args.config)]
+    else:
+        parts += ["--preset", args.preset]
+    if args.n_jobs is not None:
+        parts += ["--n-jobs", str(args.n_jobs)]
+    if args.cluster:
+        parts += ["--cluster", args.cluster]
+    if args.ray:
+        parts += ["--ray", args.ray]
+    return parts
+
+
+def _revision() -> str | None:
+    """The git commit of the code that ran (None outside a git checkout)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        res = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    rev = res.stdout.strip()
+    return rev if res.returncode == 0 and rev else None
 
 
 def main(argv=None) -> int:

@@ -94,13 +94,13 @@ def test_report_from_run_directories(tmp_path):
     assert "<script" not in page and "http" not in page.split("<body>")[1]
     assert "threshold sensitivity" in page.lower() and "mi_choice" in page
     claims = json.loads((path.parent / "claims.json").read_text())
-    v = {c["id"]: c["verdict"] for c in claims["claims"]}
+    v = {c["id"]: c["verdict"] for c in claims}
     assert v["hybrid_rl"] == "reproduced" and v["sl_fixed_points"] == "reproduced"
-    for c in claims["claims"]:
+    for c in claims:
         assert c["power"] is None or 0 <= c["power"] <= 1
         assert c["stability"] is None or 0 <= c["stability"] <= 1
     md = (path.parent / "claims.md").read_text()
-    assert md.count("\n") == len(claims["claims"]) + 2 and "reproduced" in md
+    assert md.count("\n") == len(claims) + 2 and "reproduced" in md
     rows = (path.parent / "networks.csv").read_text().splitlines()
     assert len(rows) == cfg.n_runs + 1
     # the same claims from the table alone, as a later --report-only from networks.csv does
@@ -108,7 +108,7 @@ def test_report_from_run_directories(tmp_path):
 
     again = report.write_report(tmp_path / "from-csv", cfg, table=read_csv(
         (path.parent / "networks.csv").read_text()))
-    assert json.loads((again.parent / "claims.json").read_text())["claims"] == claims["claims"]
+    assert json.loads((again.parent / "claims.json").read_text()) == claims
 
 
 def test_decision_states_survive_diverging_delay_dynamics():

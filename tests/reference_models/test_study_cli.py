@@ -38,9 +38,34 @@ def test_reproduce_end_to_end_then_rerun_is_quick(tmp_path, capsys):
                   "--no-progress"]
     capsys.readouterr()
     assert main(table_only) == 0
-    assert "networks.csv" in capsys.readouterr().err
-    assert (json.loads((tmp_path / "report" / "claims.json").read_text())["claims"]
-            == json.loads((out / "report" / "claims.json").read_text())["claims"])
+    assert "runs.npz" in capsys.readouterr().err  # no figure arrays: said, figures left out
+    assert ((tmp_path / "report" / "claims.json").read_bytes()
+            == (out / "report" / "claims.json").read_bytes())
+    # with runs.npz beside the table, the same report, figures and all, byte for byte
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    for name in ("networks.csv", "runs.npz"):
+        shutil.copy(out / "report" / name, committed / name)
+    assert main(["reproduce", "--config", str(cfg), "--out", str(committed), "--report-only",
+                 "--no-progress"]) == 0
+    for name in ("claims.json", "study.json", "claims.md", "index.html", "networks.csv"):
+        assert (committed / "report" / name).read_bytes() == (out / "report" / name).read_bytes()
+    figures = sorted(p.name for p in (out / "report" / "figures").glob("*.png"))
+    assert figures == sorted(p.name for p in (committed / "report" / "figures").glob("*.png"))
+    # claims.json: one object per claim with the fields a reader looks for first
+    claims = json.loads((out / "report" / "claims.json").read_text())
+    assert isinstance(claims, list) and len(claims) >= 8
+    for c in claims:
+        assert {"claim", "verdict", "effect", "ci_low", "ci_high", "power", "n", "test"} <= set(c)
+        assert c["verdict"] in ("reproduced", "not reproduced", "inconclusive")
+    record = json.loads((out / "run.json").read_text())
+    assert record["command"].startswith("attractorkit reproduce --config")
+    assert record["cores"] >= 1 and record["runs"] == {"computed": 4, "failed": 0, "total": 4}
+    # both sweeping calls are recorded; the wall time is their sum (a resumed sweep's total)
+    assert [c["computed"] for c in record["calls"]] == [4, 0]
+    assert record["wall_time_s"] == pytest.approx(sum(c["wall_time_s"] for c in record["calls"]),
+                                                  abs=0.11)
+    assert record["wall_time_s"] > 0
 
 
 def test_dry_run_prints_runs_cpu_hours_and_memory(capsys):

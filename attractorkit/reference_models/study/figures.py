@@ -143,12 +143,12 @@ def examples(runs, table, cells, levels):
     f_QP."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
+    shown = {x["summary"]["paradigm"]: x for x in example_runs(runs)}
     for ax, p in zip(axes, ("rl", "sl")):
-        cand = [x for x in runs if x["summary"]["paradigm"] == p and "example_orbit" in x]
-        if not cand:
+        if p not in shown:
             ax.set_axis_off()
             continue
-        x = max(cand, key=lambda r: (r["summary"].get("fqp_lower") or 0.0))
+        x = shown[p]
         s = x["summary"]
         orbit, sec = x["example_orbit"], x["example_section"]
         fps, stable = x["example_fixed_points"], x["example_fp_stable"].astype(bool)
@@ -166,6 +166,17 @@ def examples(runs, table, cells, levels):
         ax.set_ylabel("PC 2")
         _legend(ax, fontsize=6, loc="best", framealpha=0.6)
     return fig
+
+
+def example_runs(runs) -> list[dict]:
+    """The runs the example figure shows: per paradigm (RL, SL), the one with the highest
+    f_QP lower bound among those that recorded an example orbit."""
+    out = []
+    for p in ("rl", "sl"):
+        cand = [x for x in runs if x["summary"]["paradigm"] == p and "example_orbit" in x]
+        if cand:
+            out.append(max(cand, key=lambda r: (r["summary"].get("fqp_lower") or 0.0)))
+    return out
 
 
 def learning_curves(runs, table, cells, levels):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as _st
 
+from attractorkit.core._errors import ValidationError
 from attractorkit.core._files import output_dir, write_bytes
 
 from .aggregate import cell_summaries, collect_table, table_csv
@@ -195,15 +196,19 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def write_report(out_dir, config: StudyConfig, *, table: dict | None = None) -> Path:
+def write_report(out_dir, config: StudyConfig, *, table: dict | None = None,
+                 runs: list[dict] | None = None) -> Path:
     """Aggregate the finished runs of ``out_dir`` (or the given run ``table``, e.g. from a
-    ``networks.csv``: figures that need the runs' arrays are then left out) and write
-    ``out_dir/report/``. Returns the path of ``index.html``."""
+    ``networks.csv``, with the ``runs`` of its ``runs.npz`` if there is one: figures that need
+    the runs' arrays are otherwise left out) and write ``out_dir/report/``. Returns the path of
+    ``index.html``."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     out_dir = Path(out_dir)
-    runs = load_maps(out_dir) if table is None else []
+    if table is None:
+        runs = load_maps(out_dir)
+    runs = list(runs or [])
     table = collect_table(out_dir) if table is None else dict(table)
     stats = config.stats
     cells = cell_summaries(table, stats)
@@ -255,12 +260,101 @@ def write_report(out_dir, config: StudyConfig, *, table: dict | None = None) -> 
         f"</body></html>")
     write_bytes(rep, "index.html", page.encode())
     write_bytes(rep, "claims.md", claims_markdown(claims).encode())
-    write_bytes(rep, "claims.json", json.dumps(
+    write_bytes(rep, "claims.json", json.dumps(claims_record(claims), indent=1,
+                                               sort_keys=True, allow_nan=False).encode())
+    write_bytes(rep, "study.json", json.dumps(
         {"study": config.name, "config_hash": config.config_hash(),
-         "n_networks": len(table["paradigm"]), "claims": claims, "sensitivity": sens,
-         "cells": cells}, indent=1, sort_keys=True, allow_nan=False).encode())
+         "n_networks": len(table["paradigm"]), "sensitivity": sens, "cells": cells},
+        indent=1, sort_keys=True, allow_nan=False).encode())
     write_bytes(rep, "networks.csv", table_csv(table).encode())
+    if runs:
+        write_bytes(rep, RUNS_FILE, pack_runs(runs))
     return rep / "index.html"
+
+
+def claims_record(claims: list[dict]) -> list[dict]:
+    """The claims as ``claims.json`` stores them: one object per claim with its ``claim``,
+    ``verdict``, ``effect``, ``ci_low``, ``ci_high``, ``power``, ``n`` and ``test`` on top
+    (for an f_QP claim, the lower bound's estimate; the upper bound's follows as
+    ``effect_upper``, ``ci_low_upper``, ``ci_high_upper``), then every detail of the claim."""
+    out = []
+    for c in claims:
+        est = c["estimate"]
+        first = est["lower"] if "lower" in est else next(iter(est.values()))
+        top = {"claim": c["claim"], "verdict": c["verdict"], "effect": first["value"],
+               "ci_low": first["low"], "ci_high": first["high"], "power": c.get("power"),
+               "n": min(e["n"] for e in est.values()), "test": c["test"]}
+        if "upper" in est:
+            top.update(effect_upper=est["upper"]["value"], ci_low_upper=est["upper"]["low"],
+                       ci_high_upper=est["upper"]["high"])
+        out.append({**c, **top})
+    return out
+
+
+#: the per-run arrays the figures draw (beside ``networks.csv`` as ``runs.npz``, so that a
+#: report regenerated from the committed table alone has every figure)
+RUNS_FILE = "runs.npz"
+_RUN_ARRAYS = ("labels", "labels_untrained", "coherence_axis", "contexts", "history_trials",
+               "history_accuracy", "ckpt_updates", "ckpt_similarity")
+_EXAMPLE_ARRAYS = ("example_orbit", "example_section", "example_fixed_points",
+                   "example_fp_stable")
+
+
+def pack_runs(runs: list[dict]) -> bytes:
+    """The arrays of ``runs`` the figures need, as a compressed ``.npz`` (no pickles): labels
+    as indices into one name list; the example orbits only of the runs the figure shows."""
+    from .figures import example_runs
+
+    names = sorted({str(v) for x in runs for k in ("labels", "labels_untrained") if k in x
+                    for v in np.unique(x[k])})
+    shown = {x["summary"]["run_id"] for x in example_runs(runs)}
+    arrays = {"run_id": np.array([str(x["summary"]["run_id"]) for x in runs]),
+              "label_names": np.array(names if names else [""])}
+    for i, x in enumerate(runs):
+        keep = _RUN_ARRAYS + (_EXAMPLE_ARRAYS if x["summary"]["run_id"] in shown else ())
+        for k in keep:
+            if k not in x:
+                continue
+            v = np.asarray(x[k])
+            if k.startswith("labels"):
+                v = np.searchsorted(arrays["label_names"], v).astype(np.int8)
+            arrays[f"{i}/{k}"] = v
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def unpack_runs(path, table: dict) -> list[dict]:
+    """The runs of a ``runs.npz`` written by :func:`pack_runs`, each with its summary taken
+    from the matching row of ``table`` (read bounded, never with pickles)."""
+    from attractorkit.core._archive import load_npz
+
+    z = load_npz(path, argument="runs")
+    if "run_id" not in z or "label_names" not in z:
+        raise ValidationError(f"runs: {str(path)!r} is not a runs file of the study report "
+                              f"(keys found: {', '.join(sorted(z)[:8])})")
+    ids = [str(v) for v in table["run_id"]]
+    rows = {r: i for i, r in enumerate(ids)}
+    runs = []
+    for i, rid in enumerate(str(v) for v in z["run_id"]):
+        if rid not in rows:
+            raise ValidationError(f"runs: run {rid!r} of {str(path)!r} is not in the table")
+        j = rows[rid]
+        summary = {k: _cell(table[k][j]) for k in table}
+        x = {"summary": summary}
+        for key, v in z.items():
+            head, _, name = key.partition("/")
+            if head == str(i):
+                x[name] = z["label_names"][v] if name.startswith("labels") else v
+        runs.append(x)
+    return runs
+
+
+def _cell(v):
+    if isinstance(v, (str, np.str_)):
+        return str(v)
+    v = float(v)
+    return None if not np.isfinite(v) else (int(v) if v.is_integer() else v)
 
 
 #: figures drawn from the run table alone (available in a report from networks.csv)
