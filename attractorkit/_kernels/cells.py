@@ -85,12 +85,26 @@ def _family(cell):
     return None
 
 
-def _family_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):  # pragma: no cover - stub
-    raise NotImplementedError
+def _family_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
+    """``out = F(h, x)`` for the cell's family. In compiled code numba replaces this body by
+    the implementation that :func:`_step_for` picks from the type of ``cell`` (so a kernel
+    compiles one family only); this body serves plain-Python calls (``cell_step.py_func``, the
+    numpy references of the kernel tests)."""
+    c = int(cell)
+    if c == VANILLA or c == VANILLA_FLOW:
+        vanilla_step(c == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, h, x, out)
+    else:
+        gated_step(c, Wh, Wx, bh, bx, h, x, out)
 
 
-def _family_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):  # pragma: no cover
-    raise NotImplementedError
+def _family_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
+    """``J = dF/dh``, ``Jx = dF/dx`` for the cell's family; compiled code uses the
+    implementation :func:`_jacobians_for` picks, as for :func:`_family_step`."""
+    c = int(cell)
+    if c == VANILLA or c == VANILLA_FLOW:
+        vanilla_jacobians(c == VANILLA_FLOW, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx)
+    else:
+        gated_jacobians(c, Wh, Wx, bh, bx, h, x, J, Jx)
 
 
 @overload(_family_step)

@@ -9,6 +9,7 @@ an array a caller froze) compiles the whole kernel a second time, 10-20 s for th
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 
 import numpy as np
@@ -33,10 +34,9 @@ def workspace(size: int) -> np.ndarray:
     if advice is None or nbytes < _HUGE:
         return np.empty(size)
     buf = mmap.mmap(-1, nbytes)
-    try:
+    # a kernel without transparent huge pages refuses the advice: its pages are ordinary anyway
+    with contextlib.suppress(OSError):
         buf.madvise(advice)
-    except OSError:  # kernels without THP support: ordinary pages anyway
-        pass
     return np.frombuffer(buf, dtype=np.float64, count=size)
 
 

@@ -24,7 +24,7 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_blas_thread", "one_blas_thread", "blas_single_threaded"]
+__all__ = ["single_blas_thread"]
 
 _lock = threading.Lock()
 _controller: list[ThreadpoolController] = []
@@ -63,7 +63,3 @@ class _SingleBlasThread(contextlib.ContextDecorator):
 
 #: Context manager (``with single_blas_thread():``) and decorator (``@single_blas_thread``).
 single_blas_thread = _SingleBlasThread()
-
-#: Earlier names of :obj:`single_blas_thread`, used by call sites not yet converted.
-one_blas_thread = single_blas_thread
-blas_single_threaded = single_blas_thread

@@ -2,8 +2,9 @@
 
 Standard cells (vanilla, leaky, GRU, LSTM) from numpy or PyTorch weights lower to numba kernels;
 any other differentiable step function works through autograd (PyTorch, JAX) or finite
-differences (plain callables). Frameworks are imported lazily: a missing one raises an
-ImportError that names the extra to install.
+differences (plain callables). Model files (safetensors, npz, PyTorch state_dicts) are read by
+:func:`load_model` and written by :func:`save_model_files`. Frameworks are imported lazily: a
+missing one raises an ImportError that names the extra to install.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ _LAZY = {
     "JaxModel": "_jax",
     "CallableModel": "_callable",
     "wrap": "_wrap",
+    "load_model": "_files",
+    "save_model_files": "_files",
+    "ModelFileError": "_files",
 }
 
 __all__ = sorted(_LAZY)

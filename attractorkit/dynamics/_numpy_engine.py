@@ -14,7 +14,8 @@ from ..core._errors import ValidationError
 from ..core._prepare import check_model_arg
 from ..core._validation import as_float_array, as_input_batch
 
-__all__ = ["evaluate", "numpy_advance", "numpy_rollout", "numpy_lyapunov"]
+__all__ = ["evaluate", "finite_step", "numpy_advance", "numpy_tangent", "numpy_rollout",
+           "numpy_lyapunov"]
 
 
 def _field(model, h, x):
@@ -79,10 +80,18 @@ def finite_step(model, H, X):
     return out
 
 
+def _per_row(dt, ndim):
+    """A step ``dt`` (a number, or one per row of shape (B,)) shaped to broadcast against
+    arrays of ``ndim`` dimensions whose first axis is the batch."""
+    return dt if np.ndim(dt) == 0 else np.reshape(dt, (-1,) + (1,) * (ndim - 1))
+
+
 def numpy_advance(model, h, x, flow, dt):
-    """One map step, or one RK4 step of step dt of the flow, for a batch (the numpy RK4)."""
+    """One map step, or one RK4 step of step dt of the flow, for a batch (the numpy RK4).
+    ``dt`` may be one step per row, shape (B,) (the partial steps of a return map)."""
     if not flow:
         return _field(model, h, x)
+    dt = _per_row(dt, 2)
     k1 = _field(model, h, x)
     k2 = _field(model, h + 0.5 * dt * k1, x)
     k3 = _field(model, h + 0.5 * dt * k2, x)
@@ -122,19 +131,23 @@ def _jac(model, h, x):
     return J
 
 
-def _numpy_tangent(model, h, Q, x, flow, dt):
+def numpy_tangent(model, h, Q, x, flow, dt):
+    """One step of the state and of tangent vectors Q (B, n, k): a map step with its
+    Jacobian, or one RK4 step of the flow with the variational equation integrated by the same
+    stages (the exact derivative of the RK4 step). ``dt`` may be one step per row, shape (B,)."""
     if not flow:
         return _field(model, h, x), _jac(model, h, x) @ Q
+    dh, dQ = _per_row(dt, 2), _per_row(dt, 3)
     hs, Qs = h, Q
     acc_h = h.copy()
     acc_Q = Q.copy()
     for c, w in ((0.5, 1.0), (0.5, 2.0), (1.0, 2.0), (0.0, 1.0)):
         k = _field(model, hs, x)
         K = _jac(model, hs, x) @ Qs
-        acc_h += dt / 6.0 * w * k
-        acc_Q += dt / 6.0 * w * K
-        hs = h + c * dt * k
-        Qs = Q + c * dt * K
+        acc_h += dh / 6.0 * w * k
+        acc_Q += dQ / 6.0 * w * K
+        hs = h + c * dh * k
+        Qs = Q + c * dQ * K
     return acc_h, acc_Q
 
 
@@ -154,7 +167,7 @@ def numpy_lyapunov(model, H, X, cidx, Q, n_transient, n_steps, n_skip, qr_every,
             if s < 0:
                 h = numpy_advance(model, H[active], x, flow, dt)
             else:
-                h, Q[active] = _numpy_tangent(model, H[active], Q[active], x, flow, dt)
+                h, Q[active] = numpy_tangent(model, H[active], Q[active], x, flow, dt)
             bad = ~(np.abs(h) <= threshold).all(axis=1)
             if bad.any():
                 div[active[bad]] = t + 1

@@ -17,7 +17,7 @@ from ..core._validation import (
     check_scale,
 )
 
-__all__ = ["poincare_section", "PoincareSection"]
+__all__ = ["poincare_section", "PoincareSection", "as_plane", "crossing_mask", "hermite_crossings"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -171,6 +171,11 @@ def _plane(X, plane, pc):
             raise ValidationError("plane: the states do not span enough directions for an "
                                   f"automatic plane normal to principal axis {pc}")
         return normal, float(normal @ mu)
+    return as_plane(plane, n)
+
+
+def as_plane(plane, n):
+    """``plane = (normal, offset)`` checked and scaled to a unit normal: (normal (n,), offset)."""
     try:
         normal, offset = plane
     except (TypeError, ValueError):
@@ -183,15 +188,27 @@ def _plane(X, plane, pc):
     return normal / norm, as_float_array("plane offset", offset, ndim=0).item() / norm
 
 
-def _crossings(X, s, normal, direction, dt, V):
-    a, b = s[:-1], s[1:]
+def crossing_mask(a, b, direction):
+    """Where the signed distance goes from ``a`` to ``b`` across the plane in ``direction``
+    (1: from the negative side to the non-negative one, -1: the reverse, 0: either)."""
     up = (a < 0) & (b >= 0)
     down = (a > 0) & (b <= 0)
-    mask = up if direction == 1 else down if direction == -1 else up | down
-    idx = np.flatnonzero(mask)
+    return up if direction == 1 else down if direction == -1 else up | down
+
+
+def hermite_crossings(X, V, normal, s, idx, dt):
+    """Fractions ``u`` in [0, 1] of the steps ``idx -> idx + 1`` where the cubic Hermite
+    interpolant of the states ``X`` (velocities ``V``, signed distances ``s``) meets the plane."""
+    lam = s[idx] / (s[idx] - s[idx + 1])
+    return _hermite_refine(X, V, normal, s, idx, lam, dt)
+
+
+def _crossings(X, s, normal, direction, dt, V):
+    a, b = s[:-1], s[1:]
+    idx = np.flatnonzero(crossing_mask(a, b, direction))
     lam = a[idx] / (a[idx] - b[idx])
     if V is not None and idx.size:
-        lam = _hermite_refine(X, V, normal, s, idx, lam, dt)
+        lam = hermite_crossings(X, V, normal, s, idx, dt)
         pts = _hermite(X[idx], X[idx + 1], V[idx] * dt, V[idx + 1] * dt, lam)
     else:
         pts = X[idx] + lam[:, None] * (X[idx + 1] - X[idx])

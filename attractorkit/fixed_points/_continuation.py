@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from .._kernels import newton as _nk
-from .._kernels.threads import blas_single_threaded
+from .._kernels.threads import single_blas_thread
 from ..core._errors import ValidationError
 from ..core._prepare import as_conditions, check_model_arg
 from ..core._results import Result
@@ -104,7 +104,7 @@ class FixedPointBranches(Result):
         return ax
 
 
-@blas_single_threaded
+@single_blas_thread
 def continue_fixed_points(model, inputs, *, initial_states=None, n_init=64, n_fresh=None,
                           tol=1e-10, max_iter=100, tol_unique=1e-6, max_jump=None,
                           delta=1e-8, rng=None, **find_kw) -> FixedPointBranches:

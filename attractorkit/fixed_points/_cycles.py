@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from .._kernels import newton as _nk
-from .._kernels.threads import blas_single_threaded
+from .._kernels.threads import single_blas_thread
 from ..core._budget import check_memory
 from ..core._errors import ConvergenceWarning, ValidationError
 from ..core._prepare import as_conditions, check_model_arg
@@ -123,7 +123,7 @@ def _monodromy_spectra(F, orbits, X):
     return ev
 
 
-@blas_single_threaded
+@single_blas_thread
 def find_cycles(model, inputs=None, *, period, initial_states=None, n_init=256, noise=0.0,
                 tol=1e-10, max_iter=100, exact="auto", tol_unique=1e-6, include_lower=False,
                 delta=1e-8, n_steps=100, init_scale=1.0, max_norm=1e6, rng=None) -> Cycles:

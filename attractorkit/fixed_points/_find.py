@@ -9,17 +9,18 @@ grouping of non-isolated points into sets, returned as one :class:`FixedPoints`.
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .._kernels import newton as _nk
-from .._kernels.threads import blas_single_threaded
+from .._kernels.compiling import compile_progress
+from .._kernels.threads import single_blas_thread
 from ..core._budget import check_memory
 from ..core._errors import ConvergenceWarning, ValidationError
 from ..core._prepare import as_conditions, check_model_arg
 from ..core._validation import as_rng, check_bool
+from ..core._warnings import warn
 from ._cache import StabilityCache
 from ._descend import descend, residuals, unique_converged
 from ._manifolds import group_manifolds
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 _ON_SET = 1e-6
 
 
-@blas_single_threaded
+@single_blas_thread
 def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, options=None,
                       rng=None, progress=False, **overrides) -> FixedPoints:
     """Find the fixed points (and slow points) of a map or a flow under constant inputs.
@@ -71,7 +72,7 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, o
         Every option of the search, with its default and meaning (:class:`FixedPointOptions`).
     rng : None, int or numpy Generator
     progress : bool, default False
-        Show a progress bar over conditions.
+        Show a progress bar over conditions (and one over the kernels compiled on first use).
     **overrides
         Any field of :class:`FixedPointOptions` (``tol``, ``method``, ``exact``, ``noise``,
         ``region``, ...), overriding ``options``.
@@ -110,6 +111,12 @@ def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, o
     check_memory((8, X.shape[0], opt.n_init, model.n_state, model.n_state + opt.n_steps),
                  argument="n_init", what="the seeds' trajectories and Jacobians")
     progress = check_bool("progress", progress)
+    with compile_progress(progress):   # a bar over first-use compilations too
+        return _search(model, X, initial_states, opt, use_exact, rng, progress)
+
+
+def _search(model, X, initial_states, opt, use_exact, rng, progress):
+    """The search of :func:`find_fixed_points` on validated arguments."""
     K, n = X.shape[0], model.n_state
     seeds, traj = sample_seeds(model, X, initial_states, opt.n_init, opt.noise, rng,
                                n_steps=opt.n_steps, init_scale=opt.init_scale,
@@ -198,11 +205,10 @@ def _solve_all(model, X, seeds, ends, opt, use_exact, rng, progress, region, cac
     capped = (status == _nk.MAX_ITER) & ~is_end & ~left
     diverged = (status == _nk.DIVERGED) & ~is_end & ~left
     if diverged.any() or capped.any():
-        warnings.warn(
+        warn(
             f"find_fixed_points: {int(capped.sum())} of {int((~is_end).sum())} seeds reached "
             f"max_iter={opt.iteration_cap} before converging (kept, status 'max_iter') and "
-            f"{int(diverged.sum())} diverged (counted in n_diverged)", ConvergenceWarning,
-            stacklevel=3)
+            f"{int(diverged.sum())} diverged (counted in n_diverged)", ConvergenceWarning)
     status[lost] = -1
     near = np.max(np.abs(H - flat), axis=1) <= 1e-3 * np.maximum(
         1.0, np.max(np.abs(H), axis=1)) + 1e3 * np.concatenate(

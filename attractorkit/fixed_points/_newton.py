@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from .._kernels import newton as _nk
-from .._kernels.threads import one_blas_thread
+from .._kernels.threads import single_blas_thread
 from ..core._errors import ValidationError
 from ..core._prepare import check_model_arg, kernel_spec
 from ..core._results import Result
@@ -131,7 +131,7 @@ def solve(model, H0, X, *, tol=1e-10, max_iter=100, max_norm=1e6) -> Solutions:
     iters, status = np.zeros(B, np.int64), np.zeros(B, np.int64)
     hook = getattr(base, "newton_solve", None) if spec is None else None
     if spec is not None:
-        with one_blas_thread():   # the kernel's prange over points calls LAPACK
+        with single_blas_thread():   # the kernel's prange over points calls LAPACK
             _nk.newton_batch(*spec.args, np.ascontiguousarray(H0), np.ascontiguousarray(X),
                              int(period), base.time == "discrete", float(tol), int(max_iter),
                              float(max_norm), H, q, resid, iters, status)
@@ -211,7 +211,7 @@ def _batched_solve(A, b):
                 d[i] = np.linalg.solve(A[i], b[i])
                 ok[i] = True
             except np.linalg.LinAlgError:
-                pass
+                ok[i] = False  # singular: reported to the caller, which damps or falls back
     ok &= np.all(np.isfinite(d), axis=1)
     return d, ok
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core._errors import ValidationError
+from ..core._options import replace_options
 from ..core._validation import check_choice, check_int, check_positive
 
 __all__ = ["FixedPointOptions"]
@@ -166,14 +167,9 @@ class FixedPointOptions:
         return 1e-3 if self.method == "q" and not self.polish else 1e-6
 
     def replace(self, **changes) -> FixedPointOptions:
-        """A copy with ``changes`` (field names; an unknown name is a ValidationError)."""
-        names = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(changes) - names)
-        if unknown:
-            raise ValidationError(
-                f"options: unknown fixed-point option(s) {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(sorted(names))}")
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied (validated); an unknown name is a ValidationError
+        that lists the options."""
+        return replace_options(self, changes, of="find_fixed_points()")
 
 
 def resolve(options, overrides) -> FixedPointOptions:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import newton as _nk
-from .._kernels.threads import one_blas_thread
+from .._kernels.threads import single_blas_thread
 from ..core._prepare import kernel_spec
 from ..systems import Iterate
 
@@ -103,7 +103,7 @@ def relu_exact_points(model, X, H, cond, *, n_refine=10, cache=None):
             Pn = np.ascontiguousarray(P[idx], dtype=np.uint8)
             cn = np.ascontiguousarray(cond[idx])
             Hs, solved = np.empty((idx.size, W.shape[0])), np.zeros(idx.size, bool)
-            with one_blas_thread():   # prange over regions, LAPACK inside
+            with single_blas_thread():   # prange over regions, LAPACK inside
                 _nk.relu_region_fixed_points(W, C, Pn, cn, Hs, solved)
             good, actual = consistent(spec, C, Hs, cn, Pn.astype(bool))
             for j, k in enumerate(new):
@@ -139,7 +139,7 @@ def relu_enumerate(model, X):
     cond = np.repeat(np.arange(K), 2**n)
     C = relu_drives(spec, X)
     H, solved = np.empty((P.shape[0], n)), np.zeros(P.shape[0], bool)
-    with one_blas_thread():
+    with single_blas_thread():
         _nk.relu_region_fixed_points(spec.Wh[0], C, P, cond, H, solved)
     good = solved & consistent(spec, C, H, cond, P.astype(bool))[0]
     return H[good], cond[good]
@@ -165,7 +165,7 @@ def relu_exact_cycles(model, X, H, cond, p, n_refine=10):
             break
         Pn, cn = np.ascontiguousarray(P[new], dtype=np.uint8), np.ascontiguousarray(cond[new])
         Hs, solved = np.empty((len(new), W.shape[0])), np.zeros(len(new), bool)
-        with one_blas_thread():   # prange over sequences, LAPACK inside
+        with single_blas_thread():   # prange over sequences, LAPACK inside
             _nk.relu_sequence_points(W, C, spec.alpha, Pn, cn, Hs, solved)
         Hs[~solved] = 0.0
         orb = F.orbit(Hs, X[cn])[:, :p]

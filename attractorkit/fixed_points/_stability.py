@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from .._kernels.threads import blas_single_threaded, one_blas_thread
+from .._kernels.threads import single_blas_thread
 from ..core._errors import ValidationError
 from ..core._prepare import check_model_arg
 from ..core._results import Result
@@ -185,7 +185,7 @@ def _map_chunks(fn, items):
         return [fn(i) for i in items]
     from concurrent.futures import ThreadPoolExecutor
 
-    with one_blas_thread(), ThreadPoolExecutor(
+    with single_blas_thread(), ThreadPoolExecutor(
             max_workers=min(len(items), os.cpu_count() or 1)) as pool:
         return list(pool.map(fn, items))
 
@@ -302,7 +302,7 @@ def concat_stability(parts) -> Stability:
     return Stability(**kw)
 
 
-@blas_single_threaded
+@single_blas_thread
 def linear_stability(model, points, inputs, *, delta: float = 1e-8,
                      n_modes: int = 3) -> Stability:
     """Linear stability of ``model`` at ``points`` under constant ``inputs``.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attractorkit import ValidationError
-from attractorkit.adapters._files import ModelFileError, load_model, save_model_files
+from attractorkit.adapters import ModelFileError, load_model, save_model_files
 
 torch = pytest.importorskip("torch")
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import attractorkit as ak
 from attractorkit import Result
-from attractorkit.adapters._files import load_model, save_model_files
+from attractorkit.adapters import load_model, save_model_files
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -6,14 +6,12 @@ SD from its measured table §1.4 (KSG, 100 replications) scaled to N = 2000 by s
 
 import numpy as np
 import pytest
-from scipy.special import digamma
+from mi_reference import brute_ross
+from scipy.special import digamma, ndtri
 from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 from sklearn.metrics import mutual_info_score
 
 import attractorkit as ak
-from attractorkit._kernels import ksg as K
-from attractorkit._kernels import ross as R
-from attractorkit.information._mi import copnorm, psi_table, sort_columns
 
 
 def gaussian_pair(rho, n, seed, dim=1):
@@ -52,7 +50,9 @@ def test_gcmi_gaussian(rho, tol):
 def test_gcmi_exact_formula():
     """GCMI is the bias-corrected Gaussian MI of the copula-normalised data, exactly."""
     x, y, _ = gaussian_pair(0.5, 500, seed=4)
-    cx, cy = copnorm(x)[:, 0], copnorm(y)[:, 0]
+    copnorm = lambda v: ndtri((np.argsort(np.argsort(v, kind="stable"), kind="stable") + 1.0)  # noqa: E731
+                              / (v.size + 1.0))
+    cx, cy = copnorm(x[:, 0]), copnorm(y[:, 0])
     r = np.corrcoef(cx, cy)[0, 1]
     n = 500
     expected = -0.5 * np.log(1 - r**2) + (digamma((n - 2) / 2) - digamma((n - 1) / 2)) / 2
@@ -126,152 +126,19 @@ def test_dependent_is_significant():
     assert ak.shuffle_test(x, y, n_shuffles=99, rng=6).p_value == pytest.approx(0.01)
 
 
-# -- kernels against brute force -------------------------------------------------------------
-def brute_ksg(x, y, k, variant):
-    n = x.size
-    dx = np.abs(x[:, None] - x[None, :])
-    dy = np.abs(y[:, None] - y[None, :])
-    d = np.maximum(dx, dy)
-    np.fill_diagonal(d, np.inf)
-    nb = np.argsort(d, axis=1, kind="stable")[:, :k]
-    total = 0.0
-    for i in range(n):
-        others = np.arange(n) != i
-        if variant == 1:
-            eps = d[i, nb[i, -1]]
-            total += digamma(np.sum(dx[i, others] < eps) + 1) + digamma(
-                np.sum(dy[i, others] < eps) + 1)
-        else:
-            total += digamma(np.sum(dx[i, others] <= dx[i, nb[i]].max())) + digamma(
-                np.sum(dy[i, others] <= dy[i, nb[i]].max()))
-    mi = digamma(k) + digamma(n) - total / n
-    return mi - 1.0 / k if variant == 2 else mi
-
-
-@pytest.mark.parametrize("variant", [1, 2])
-@pytest.mark.parametrize("k", [1, 4])
-def test_ksg_kernel_matches_brute_force(variant, k):
-    g = np.random.default_rng(15)
-    x = g.normal(size=300)
-    y = 0.5 * x + g.normal(size=300)
-    vals, order = sort_columns(x[:, None])
-    yo = np.argsort(y)
-    yrank = np.empty(300, np.int64)
-    yrank[yo] = np.arange(300)
-    out = np.empty((1, 1))
-    K.ksg_batch(vals, order, y, y[yo], yrank, np.arange(300)[None], k, variant,
-                psi_table(300), out)
-    assert out[0, 0] == pytest.approx(brute_ksg(x, y, k, variant), abs=1e-10)
-
-
-def brute_ross(x, lab, k):
-    """Ross (2014) as scikit-learn computes it: classes of one sample dropped; m counts the
-    samples (p included) strictly closer than the k-th class neighbour, or equal to x[p] when
-    that neighbour is at distance 0 (sklearn's radius nextafter(d, 0) with <=)."""
-    counts = np.bincount(lab)
-    used = counts[lab] > 1
-    xs, ls = x[used], lab[used]
-    n = ls.size
-    total = 0.0
-    for i in range(n):
-        same = np.flatnonzero((ls == ls[i]) & (np.arange(n) != i))
-        kk = min(k, same.size)
-        dist = np.abs(xs - xs[i]) if xs.ndim == 1 else np.max(np.abs(xs - xs[i]), axis=1)
-        r = np.sort(dist[same])[kk - 1]
-        m = np.sum(dist < r) if r > 0 else np.sum(dist == 0)
-        total += digamma(kk) - digamma(same.size + 1) - digamma(m)
-    return digamma(n) + total / n
-
-
-def ross_cases():
-    """(x, labels, k): continuous values, exact ties (integers, jitter off) with k-th
-    neighbours at distance 0, a rare class (counts far beyond one block), classes smaller
-    than k + 1 and classes of one sample."""
-    g = np.random.default_rng(16)
-    lab = g.integers(0, 4, 250)
-    lab[7] = 4                                                    # a class of one sample
-    yield g.normal(size=250), lab, 3
-    lab = g.integers(0, 3, 300)
-    yield (g.integers(0, 200, 300) + 40 * lab).astype(float), lab, 3   # ties at distance d
-    lab = g.integers(0, 3, 400)
-    lab[:3] = 3                                                   # a class of 3 < k + 1
-    lab[3] = 4
-    yield g.integers(0, 4, 400).astype(float), lab, 5             # d = 0, 100 duplicates
-    lab = g.integers(0, 2, 400)
-    lab[[10, 200, 390]] = 2                                       # rare class: m ~ 200
-    yield g.normal(size=400) + lab, lab, 1
-
-
-@pytest.mark.parametrize("case", range(4))
-def test_ross_kernel_matches_brute_force(case):
-    x, lab, k = list(ross_cases())[case]
-    vals, order = sort_columns(x[:, None])
-    out = np.empty((1, 1))
-    R.ross_batch(vals, order, lab, np.arange(x.size)[None], lab.max() + 1, k,
-                 psi_table(x.size), out)
-    assert out[0, 0] == pytest.approx(brute_ross(x, lab, k), abs=1e-10)
-    if case in (1, 2):  # integer data: sklearn's squared-distance KD-tree is exact there
-        try:
-            from sklearn.feature_selection._mutual_info import _compute_mi_cd
-        except ImportError:  # a private function: only the reference above if it moves
-            return
-        assert max(0.0, out[0, 0]) == pytest.approx(_compute_mi_cd(x, lab, k), abs=1e-10)
-
-
+# -- the Ross estimator on ties ----------------------------------------------------------------
 def test_ross_multivariate_follows_the_same_tie_rule():
-    """The KD-tree path for x in 2-D counts ties as the 1-D kernel does (max norm)."""
-    from attractorkit.information._mi import _ross
-
+    """The KD-tree path for x in 2-D counts ties as the 1-D kernel does (max norm): the
+    estimate on exact ties (jitter off) is the brute force on the same, std-scaled, data."""
     g = np.random.default_rng(20)
     lab = g.integers(0, 3, 300)
     x = np.column_stack([g.integers(0, 5, 300) + lab, g.integers(0, 3, 300)]).astype(float)
-    assert _ross(x, lab, 3, 3) == pytest.approx(brute_ross(x, lab, 3), abs=1e-10)
-    assert _ross(x[:, :1], lab, 3, 3) == pytest.approx(brute_ross(x[:, 0], lab, 3), abs=1e-10)
-
-
-@pytest.mark.parametrize("singleton", [False, True])
-def test_ross_batch_shuffles_equal_one_at_a_time(singleton):
-    """The batched path (shared sorted values, two shuffles per pass, dropped singletons under
-    each shuffle) gives bit for bit the estimate of each (unit, shuffle) pair computed alone."""
-    g = np.random.default_rng(17)
-    n = 300
-    x = np.maximum(0.0, g.normal(size=(n, 3)) + 0.5 * np.arange(3))
-    x[:, 2] = np.round(x[:, 2], 1)                                 # ties, jitter off
-    lab = g.integers(0, 3, n)
-    if singleton:
-        lab[11] = 3
-    # an odd number of shuffles: jobs take them in pairs, the last one alone
-    perms = np.vstack([np.arange(n), g.permutation(n), g.permutation(n), (np.arange(n) + 50) % n,
-                       g.permutation(n)])
-    vals, order = sort_columns(x)
-    psi = psi_table(n)
-    out = np.empty((3, 5))
-    R.ross_batch(vals, order, lab, perms, lab.max() + 1, 3, psi, out)
-    for u in range(3):
-        for s in range(5):
-            one = np.empty((1, 1))
-            R.ross_batch(vals[u:u + 1], order[u:u + 1], lab[perms[s]], np.arange(n)[None],
-                         lab.max() + 1, 3, psi, one)
-            assert out[u, s] == one[0, 0]
-            if s < 2:
-                assert out[u, s] == pytest.approx(brute_ross(x[:, u], lab[perms[s]], 3),
-                                                  abs=1e-10)
-
-
-def test_sort_columns_equals_stable_argsort():
-    """The radix sort behind every k-NN kernel: exactly numpy's stable argsort, with ties,
-    -0.0 next to 0.0, negative values, constant and huge-range columns."""
-    g = np.random.default_rng(19)
-    x = np.column_stack([g.normal(size=3000), np.round(g.normal(size=3000), 1),
-                         np.maximum(0.0, g.normal(size=3000)), np.full(3000, 2.5),
-                         g.normal(size=3000) * 10.0 ** g.integers(-300, 300, 3000)])
-    x[:50, 1] = -0.0
-    x[50:100, 1] = 0.0
-    vals, order = sort_columns(x)
-    ref = np.argsort(x, axis=0, kind="stable").T
-    assert order.dtype == np.int64 and order.flags.c_contiguous and vals.flags.c_contiguous
-    assert np.array_equal(order, ref)
-    assert np.array_equal(vals, np.take_along_axis(x, ref.T, axis=0).T)
+    xs = x / x.std(axis=0)   # the estimators scale each column by its std (as scikit-learn)
+    kw = {"method": "mixed", "k": 3, "jitter": 0.0, "discrete_x": False, "discrete_y": True}
+    assert ak.mutual_information(x, lab, **kw) == pytest.approx(brute_ross(xs, lab, 3),
+                                                                 abs=1e-10)
+    assert ak.mutual_information(x[:, 0], lab, **kw) == pytest.approx(
+        brute_ross(xs[:, 0], lab, 3), abs=1e-10)
 
 
 # -- conditional MI ----------------------------------------------------------------------------
@@ -330,17 +197,3 @@ def test_duplicates_jitter_and_warning():
     assert np.isfinite(ak.mutual_information(x, y, rng=0))
     with pytest.warns(RuntimeWarning, match="exact duplicates"):
         ak.mutual_information(np.repeat(x[300:550], 4), np.repeat(y[300:550], 4), jitter=0)
-
-
-@pytest.mark.parametrize("variant", [1, 2])
-def test_parallel_point_chunks_equal_serial(variant):
-    """ksg_points (one pair split over threads) sums the same terms as the serial kernel."""
-    g = np.random.default_rng(21)
-    x, y = g.normal(size=3000), g.normal(size=3000)
-    xo, yo = np.argsort(x), np.argsort(y)
-    yrank = np.empty(3000, np.int64)
-    yrank[yo] = np.arange(3000)
-    args = (x[xo], y[xo], y[yo], yrank[xo], 3, variant, psi_table(3000))
-    serial = K._ksg_one(*args)
-    assert K.ksg_points(*args, 7) == pytest.approx(serial, abs=1e-12)
-    assert K.ksg_points(*args, 1) == pytest.approx(serial, abs=1e-12)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import attractorkit as ak
-from attractorkit.information._mi import mutual_information
+from attractorkit.information import mutual_information
 
 
 @pytest.fixture(scope="module")

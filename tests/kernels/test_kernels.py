@@ -159,3 +159,71 @@ def test_step_batch_in_place_and_dense_path_agree(rng, n_layers):
         np.testing.assert_allclose(J[b], J1, rtol=1e-13, atol=1e-14)
     cells.step_batch(*spec.args, H, X, H)
     np.testing.assert_allclose(H, out, rtol=1e-13, atol=1e-14)
+
+
+# -- the Newton kernel ---------------------------------------------------------------------------
+@pytest.mark.parametrize("cell", ["vanilla", "gru"])
+@pytest.mark.parametrize("B", [1, 7])  # one block, and row blocks in threads
+def test_newton_batch_matches_the_per_point_reference_in_any_layout(rng, cell, B):
+    """Row blocks give, row by row, what newton_one's Python reference gives; read-only and
+    broadcast inputs and a non-contiguous output are accepted, and the kernel is compiled for
+    one layout (C-contiguous, writable) with the cell code's enum type (one family's code)."""
+    from numba import types
+
+    from attractorkit._kernels import newton
+
+    n, m = 4, 2
+    layers = random_layers(rng, "gru", 1, m, n) if cell == "gru" else None
+    spec = gated_spec("gru", layers) if cell == "gru" else KernelSpec(
+        cell="vanilla", activation="tanh", time="discrete", alpha=1.0,
+        Wh=0.3 * rng.normal(size=(1, n, n)), Wx=rng.normal(size=(1, n, m)),
+        bh=rng.normal(size=(1, n)), bx=np.zeros((1, n)), n_input=m)
+    H0 = rng.uniform(-1, 1, (B, n))
+    H0.flags.writeable = False
+    X = np.broadcast_to(0.3 * np.ones(m), (B, m))                 # read-only view
+    H = np.zeros((B, 2 * n))[:, ::2]                               # not contiguous
+    q, resid = np.zeros(B), np.zeros(B)
+    iters, status = np.zeros(B, np.int64), np.zeros(B, np.int64)
+    newton.newton_batch(*spec.args, H0, X, 1, True, 1e-10, 50, 1e6, H, q, resid, iters, status)
+    for b in range(B):
+        h = np.empty(n)
+        s, it, qb, rb = newton.newton_one.py_func(*spec.args, H0[b].copy(), X[b].copy(), 1,
+                                                  True, 1e-10, 50, 1e6, h)
+        assert (status[b], iters[b]) == (s, it)
+        np.testing.assert_allclose(H[b], h, rtol=0, atol=1e-12)
+        np.testing.assert_allclose([q[b], resid[b]], [qb, rb], rtol=1e-6, atol=1e-20)
+    assert (status == newton.CONVERGED).sum() >= 1
+    for sig in newton.newton_rows.signatures:
+        arrays = [a for a in sig if hasattr(a, "layout")]
+        assert all(a.layout == "C" and a.mutable for a in arrays), sig
+        assert isinstance(sig[2], types.IntEnumMember), sig   # not a plain int: both families
+
+
+def test_relu_region_kernels_match_numpy(rng):
+    """Each activation pattern's linear fixed-point system, and the period-p SCYFI system,
+    solved in row blocks as numpy solves them."""
+    from attractorkit._kernels import newton
+
+    n, K = 5, 9
+    W = rng.normal(size=(n, n)) / n
+    C = rng.normal(size=(2, n))
+    P = rng.integers(0, 2, (K, n)).astype(np.uint8)
+    cond = rng.integers(0, 2, K)
+    H, solved = np.full((K, n), np.nan), np.zeros(K, bool)
+    newton.relu_region_fixed_points(W, C, P, cond, H, solved)
+    assert solved.all()
+    for k in range(K):
+        S = np.flatnonzero(P[k])
+        want = np.zeros(n)
+        want[S] = np.linalg.solve(np.eye(S.size) - W[np.ix_(S, S)], C[cond[k], S])
+        np.testing.assert_allclose(H[k], want, rtol=1e-10, atol=1e-12)
+    alpha, p = 0.6, 3
+    seq = rng.integers(0, 2, (K, p, n)).astype(np.uint8)
+    Hp, solved = np.full((K, n), np.nan), np.zeros(K, bool)
+    newton.relu_sequence_points(W, C, alpha, seq, cond, Hp, solved)
+    assert solved.all()
+    for k in range(K):
+        h = Hp[k]
+        for j in range(p):   # one step of the affine map of region seq[k, j]
+            h = (1 - alpha) * h + alpha * seq[k, j] * (W @ h + C[cond[k]])
+        np.testing.assert_allclose(h, Hp[k], rtol=1e-9, atol=1e-10)

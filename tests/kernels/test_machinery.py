@@ -13,11 +13,7 @@ import attractorkit as ak
 from attractorkit._kernels import cells, compiling, rollout, tangent
 from attractorkit._kernels.memory import kernel_array, workspace
 from attractorkit._kernels.parallel import block_bounds, n_blocks, run_blocks
-from attractorkit._kernels.threads import (
-    blas_single_threaded,
-    one_blas_thread,
-    single_blas_thread,
-)
+from attractorkit._kernels.threads import single_blas_thread
 from attractorkit.adapters import GRU, VanillaRNN
 from attractorkit.dynamics import warmup
 
@@ -86,9 +82,6 @@ def test_single_blas_thread_as_context_manager_and_decorator():
     with single_blas_thread():
         assert all(t == 1 for t in _blas_threads())
     assert all(t == 1 for t in inside())
-    with one_blas_thread():  # the earlier names are the same object
-        assert all(t == 1 for t in _blas_threads())
-    assert blas_single_threaded is single_blas_thread
     assert _blas_threads() == before
     seen = []
     threads = [threading.Thread(target=lambda: seen.append(inside())) for _ in range(3)]
@@ -113,6 +106,22 @@ def test_first_compilation_is_announced_once(monkeypatch, caplog):
     notices = [r for r in caplog.records if "compiling numba kernels" in r.getMessage()]
     assert len(notices) == 1 and notices[0].levelno == logging.WARNING
     assert compiling.compile_log()[-1].name == "kernel_never_seen"
+
+
+def test_asked_for_compilation_is_not_announced(monkeypatch, caplog):
+    """``attractorkit warmup`` compiles on purpose: no notice that suggests running warmup."""
+    monkeypatch.setitem(compiling._state, "announced", False)
+    compiling.expect_compilation()
+
+    @njit(cache=False)
+    def kernel_warmed(x):
+        return x * 2
+
+    kernel_warmed.py_func.__module__ = "attractorkit._kernels.test"
+    with caplog.at_level(logging.INFO, logger="attractorkit"):
+        assert kernel_warmed(2) == 4
+    assert not [r for r in caplog.records if "compiling numba kernels" in r.getMessage()]
+    assert compiling.compile_log()[-1].name == "kernel_warmed"
 
 
 def _signatures(module):

@@ -96,12 +96,12 @@ def thread_limits(n: int):
     restore = []
     try:
         import torch
-
+    except ImportError:  # pragma: no cover - torch is part of the study extra
+        torch = None     # without torch there are no torch threads to limit
+    if torch is not None:
         old = torch.get_num_threads()
         torch.set_num_threads(n)
         restore.append(lambda: torch.set_num_threads(old))
-    except ImportError:  # pragma: no cover - torch is part of the study extra
-        pass
     import numba
 
     old_nb = numba.get_num_threads()
@@ -286,17 +286,18 @@ def _sweep_lock(out_dir: Path):
         raise ValidationError(f"out: cannot open the lock file {str(path)!r} "
                               f"({exc.strerror or type(exc).__name__}; a symbolic link there "
                               "is refused)") from None
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks, the sweep runs unlocked
+        fcntl = None
     fh = os.fdopen(fd, "r+")
     try:
-        try:
-            import fcntl
-
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover - no advisory locks on this platform
-            pass
-        except OSError:
-            raise ValidationError(
-                f"out: another sweep is already writing to {str(out_dir)!r}") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise ValidationError(
+                    f"out: another sweep is already writing to {str(out_dir)!r}") from None
         yield
     finally:
         fh.close()
