@@ -48,6 +48,7 @@ _LAZY = {
     "LyapunovSpectrum": "dynamics._lyapunov",
     "poincare_section": "dynamics._poincare",
     "PoincareSection": "dynamics._poincare",
+    "ReturnMap": "dynamics._return_map",
     "classify_attractors": "attractors._classify",
     "Attractors": "attractors._classify",
     "ClassifierThresholds": "attractors._thresholds",

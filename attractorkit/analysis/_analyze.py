@@ -9,7 +9,9 @@ The stages, each optional and each with its own options dict:
 4. Lyapunov spectra (:func:`lyapunov_spectrum`), unless the census already measured them;
 5. sample trajectories projected on their principal components (for the plots);
 6. selectivity (mutual information of each recorded unit with each task variable), when
-   ``activity`` and ``variables`` are given.
+   ``activity`` and ``variables`` are given;
+7. the audit of the census (:meth:`Census.audit`): a few conditions re-run much longer, to
+   count the labels that hold.
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ __all__ = ["analyze", "Analysis", "AnalysisOptions", "StateSpace", "DEFAULTS"]
 log = logging.getLogger(__name__)
 
 # the census runs first: the Lyapunov pass continues its runs and the cycle search starts
-# where they ended
+# where they ended. The audit of the census runs last: it draws its seed after every other
+# stage, so switching it on or off changes no other result of the same seed.
 _STAGES = ("census", "lyapunov", "fixed points", "cycles", "state space", "selectivity",
-           "connectivity")
+           "connectivity", "audit")
 
 
 def analyze(model, inputs, *, initial_states=None, fixed_point_states=None, activity=None,
@@ -130,7 +133,7 @@ def analyze(model, inputs, *, initial_states=None, fixed_point_states=None, acti
     run_info = _information_requested(opts.information, activity, variables)
     on = {"fixed points": opts.fixed_points, "cycles": bool(periods), "census": opts.census,
           "lyapunov": opts.lyapunov, "state space": opts.state_space, "selectivity": run_info,
-          "connectivity": run_info}
+          "connectivity": run_info, "audit": opts.census and opts.audit_conditions > 0}
     stages = [name for name in _STAGES if on[name]]
     user_options = {"fixed points": opts.fixed_point_options, "cycles": opts.cycle_options,
                     "census": opts.census_options, "lyapunov": opts.lyapunov_options,
@@ -141,6 +144,7 @@ def analyze(model, inputs, *, initial_states=None, fixed_point_states=None, acti
         "options": {k: _jsonable(dict(v)) for k, v in user_options.items() if v},
         "initial_states": "given" if init is not None else "sampled",
         "fixed_point_states": "given" if fp_states is not None else "sampled",
+        "audit": {"conditions": opts.audit_conditions, "factor": opts.audit_factor},
     }
     check_memory((8, X.shape[0], sizes["n_init"], model.n_state, model.n_state + 8),
                  argument="n_init", what="the runs' states, tangent frames and Jacobians")
@@ -176,7 +180,8 @@ def analyze(model, inputs, *, initial_states=None, fixed_point_states=None, acti
         fixed_points=out.get("fixed points"), cycles=out.get("cycles"),
         census=out.get("census"), lyapunov=out.get("lyapunov"),
         selectivity=out.get("selectivity"), connectivity=out.get("connectivity"),
-        state_space=out.get("state space"), settings=settings, timings=timings, notes=notes,
+        state_space=out.get("state space"), audit=out.get("audit"), settings=settings,
+        timings=timings, notes=notes,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..core._errors import ValidationError
+from ..core._options import replace_options
 from ..core._validation import check_int
 
 __all__ = ["AnalysisOptions", "DEFAULTS", "STAGE_OPTIONS"]
@@ -45,6 +46,13 @@ class AnalysisOptions:
         no search for flows; True means ``cycle_periods``; False none.
     information : None or bool, default None
         Run selectivity and functional connectivity; None means "when recordings are given".
+    audit_conditions : int, default 1
+        Census conditions the audit re-runs (:func:`attractorkit.attractors.audit_census`):
+        a random sample, classified again from the same initial states with the transient and
+        the records ``audit_factor`` times longer, to count the labels that hold. 0 switches
+        the audit off; it runs only with the census.
+    audit_factor : int, default 10
+        How much longer the audit's runs are.
 
     Sizes
     -----
@@ -81,6 +89,8 @@ selectivity_options, connectivity_options : dict, optional
     lyapunov: bool = True
     information: bool | None = None
     state_space: bool = True
+    audit_conditions: int = 1
+    audit_factor: int = 10
     n_init: int = 8
     n_steps: int = 1000
     n_transient: int = 1000
@@ -104,6 +114,10 @@ selectivity_options, connectivity_options : dict, optional
             _check_bool(name, getattr(self, name))
         if self.information is not None:
             _check_bool("information", self.information)
+        for name, minimum in (("audit_conditions", 0), ("audit_factor", 1)):
+            v = getattr(self, name)
+            v = int(v) if isinstance(v, np.integer) else v
+            object.__setattr__(self, name, check_int(name, v, minimum=minimum))
         for f in dataclasses.fields(self):
             if f.name.startswith("n_"):
                 v = getattr(self, f.name)
@@ -124,13 +138,7 @@ selectivity_options, connectivity_options : dict, optional
 
     def replace(self, **changes) -> AnalysisOptions:
         """A copy with ``changes`` applied (validated); unknown names are a ValidationError."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValidationError(
-                f"{', '.join(unknown)}: not an option of analyze(); the options are "
-                f"{', '.join(sorted(known))} (see attractorkit.AnalysisOptions)")
-        return dataclasses.replace(self, **changes)
+        return replace_options(self, changes, of="analyze()")
 
     def periods(self, time: str) -> tuple[int, ...]:
         """The cycle periods searched for a model with this ``time``."""

@@ -11,7 +11,8 @@ import numpy as np
 from ..core._errors import ValidationError
 
 __all__ = ["plot_eigenvalues", "plot_state_space", "plot_poincare", "plot_census",
-           "plot_lyapunov", "plot_selectivity", "plot_connectivity", "all_figures"]
+           "plot_qp_bounds", "plot_lyapunov", "plot_selectivity", "plot_connectivity",
+           "all_figures"]
 
 def _axes(ax, figsize=(5.0, 4.0)):
     if ax is not None:
@@ -147,6 +148,66 @@ def plot_census(analysis, ax=None, label=None):
     return fig
 
 
+def plot_qp_bounds(analysis, ax=None):
+    """Bounds on the quasi-periodic share per condition (:attr:`Census.qp_lower`,
+    :attr:`Census.qp_upper`): a band along a 1-D grid (or along the conditions), two heatmaps
+    (lower, upper) over a 2-D grid. ``ax``: one Axes, or two for a 2-D grid."""
+    census = _need(analysis.census, "census", "census=True")
+    if getattr(census, "qp_lower", None) is None:
+        raise ValidationError("census: this census has no bounds on the quasi-periodic share "
+                              "(made by an older attractorkit); run analyze again")
+    shape = tuple(census.grid_shape)
+    dims = [k for k, size in enumerate(shape) if size > 1]
+    if len(dims) == 2 and len(shape) == 2:
+        return _qp_heatmaps(census, ax)
+    fig, ax = _axes(ax)
+    lo, hi = np.asarray(census.qp_lower), np.asarray(census.qp_upper)
+    if len(dims) == 1 and len(shape) <= 2:
+        x, name = np.asarray(census.axes[dims[0]], dtype=float), census.axis_names[dims[0]]
+    else:
+        x, name = np.arange(lo.size), "condition"
+    ax.fill_between(x, lo, hi, color="#4c72b0", alpha=0.25, step="mid",
+                    label="undetermined or low confidence")
+    ax.plot(x, hi, "v-", ms=4, color="#4c72b0", lw=0.8, label="upper bound")
+    ax.plot(x, lo, "^-", ms=4, color="#dd8452", lw=0.8, label="lower bound (confident)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(name)
+    ax.set_ylabel("quasi-periodic share of initial states")
+    ax.legend(loc="best", fontsize=7)
+    ax.set_title("Quasi-periodic share: bounds per condition")
+    return fig
+
+
+def _qp_heatmaps(census, ax):
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(8.4, 3.6), layout="constrained")
+        axs = fig.subplots(1, 2, sharey=True)
+    else:
+        axs = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else []
+        if len(axs) != 2:
+            raise ValidationError("ax: a 2-D grid is drawn in two panels (lower, upper bound); "
+                                  f"expected two Axes, received {type(ax).__name__}")
+        fig = axs[0].figure
+    ext = [*_edges(census.axes[1]), *_edges(census.axes[0])]
+    for a, values, what in zip(axs, (census.qp_lower, census.qp_upper), ("lower", "upper")):
+        im = a.imshow(np.asarray(values).reshape(census.grid_shape), origin="lower",
+                      aspect="auto", extent=ext, interpolation="nearest", cmap="viridis",
+                      vmin=0.0, vmax=1.0)
+        a.set_xlabel(census.axis_names[1])
+        a.set_title(f"quasi-periodic share: {what} bound")
+    axs[0].set_ylabel(census.axis_names[0])
+    fig.colorbar(im, ax=list(axs), label="share of initial states")
+    return fig
+
+
+def _edges(values) -> list[float]:
+    a = np.asarray(values, dtype=float)
+    half = 0.5 * (a[-1] - a[0]) / (a.size - 1) if a.size > 1 and a[-1] != a[0] else 0.5
+    return [float(a[0] - half), float(a[-1] + half)]
+
+
 def plot_lyapunov(analysis, ax=None):
     """Median largest Lyapunov exponent per condition (heatmap on 2-D grids)."""
     lyap = _need(analysis.lyapunov, "lyapunov", "lyapunov=True")
@@ -212,6 +273,8 @@ def all_figures(analysis) -> dict:
         figs["poincare"] = plot_poincare(analysis)
     if analysis.census is not None and len(analysis.grid_shape) <= 2:
         figs["census"] = plot_census(analysis)
+    if getattr(analysis.census, "qp_lower", None) is not None and analysis.n_conditions > 1:
+        figs["qp_bounds"] = plot_qp_bounds(analysis)
     if analysis.lyapunov is not None and np.asarray(analysis.lyapunov.exponents).size:
         figs["lyapunov"] = plot_lyapunov(analysis)
     if analysis.selectivity is not None:
@@ -223,11 +286,7 @@ def all_figures(analysis) -> dict:
 
 def _extent(axes):
     """imshow extent [x0, x1, y0, y1] for a 2-D grid (x: axis 1, y: axis 0), cell-centred."""
-    out = []
-    for a in (np.asarray(axes[1], float), np.asarray(axes[0], float)):
-        half = 0.5 * (a[-1] - a[0]) / (a.size - 1) if a.size > 1 and a[-1] != a[0] else 0.5
-        out += [a[0] - half, a[-1] + half]
-    return out
+    return [*_edges(axes[1]), *_edges(axes[0])]
 
 
 def _cmap(name):

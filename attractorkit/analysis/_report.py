@@ -44,6 +44,9 @@ _CAPTIONS = {
     "lyapunov": "Largest Lyapunov exponent (median over initial states): negative for fixed "
                 "points, about zero for cycles and tori, positive for chaos.",
     "selectivity": "Mutual information between each unit's activity and each task variable.",
+    "qp_bounds": "Share of initial states reaching a quasi-periodic attractor at each input "
+                 "condition, as bounds: lower, the runs labelled quasi-periodic with confidence "
+                 ">= 0.9; upper, the runs labelled quasi-periodic or undetermined.",
 }
 
 
@@ -64,6 +67,10 @@ def summary_rows(a) -> list[tuple[str, str]]:
         rows.append(("attractors", f"{labels.size} runs: " + ", ".join(parts)))
     elif a.census is not None:
         rows.append(("census", _first_line(a.census)))
+    if getattr(a.census, "qp_bounds", None) is not None:
+        rows.append(("quasi-periodic share", _qp_share(a.census)))
+    if a.audit is not None:
+        rows.append(("audit", _audit(a.audit)))
     if a.lyapunov is not None:
         rows.append(("lyapunov", _lyapunov(a)))
     if a.selectivity is not None:
@@ -103,6 +110,31 @@ def _fixed_points(fp) -> str:
     if lab is not None and np.size(lab):
         kinds, counts = np.unique(np.asarray(lab), return_counts=True)
         text += " (" + ", ".join(f"{c} {k}" for k, c in zip(kinds, counts)) + ")"
+    return text
+
+
+def _qp_share(census) -> str:
+    lo, hi = census.qp_bounds
+    sens = census.sensitivity
+    level = getattr(sens, "level", 0.9)
+    text = (f"[{lo:.1%}, {hi:.1%}] of runs (lower: confidence >= {level:g}; upper: any "
+            "confidence or undetermined)")
+    if sens is not None:
+        slo, shi = sens.range()
+        text += (f"; each of {len(sens.names)} thresholds halved/doubled: within "
+                 f"[{slo:.1%}, {shi:.1%}]")
+    return text
+
+
+def _audit(audit) -> str:
+    held = np.asarray(audit.held, dtype=bool)
+    kept = int(held.all(axis=1).sum())
+    text = (f"{kept} of {held.shape[0]} re-run conditions kept their labels (runs "
+            f"{audit.factor:g}x longer); {int(held.sum())} of {held.size} runs held")
+    changes = audit.transitions()
+    if changes:
+        text += "; changed: " + ", ".join(f"{a}->{b} {k}" for (a, b), k in
+                                          sorted(changes.items()))
     return text
 
 
@@ -167,6 +199,8 @@ def render_html(a, *, title=None, dpi=110) -> str:
     for cyc in a.cycles or ():
         parts.append(f"<h2>Cycles of period {esc(str(_period(cyc)))}</h2>"
                      f"<pre>{esc(str(cyc.summary()))}</pre>")
+    if getattr(a.census, "qp_bounds", None) is not None or a.audit is not None:
+        parts.append(_bounds_section(a))
     if a.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in a.notes)
                      + "</ul>")
@@ -174,6 +208,71 @@ def render_html(a, *, title=None, dpi=110) -> str:
     parts.append(_table(_flatten(a.settings), header=("setting", "value")))
     parts += ["</body>", "</html>"]
     return "\n".join(parts)
+
+
+def _bounds_section(a, max_rows=400) -> str:
+    """The quasi-periodic share as bounds per condition, their sensitivity to the thresholds
+    of the decision rules, and the audit of the labels by longer runs."""
+    c = a.census
+    parts = ['<h2 id="qp-bounds">Quasi-periodic share: bounds, sensitivity, audit</h2>']
+    if getattr(c, "qp_bounds", None) is not None:
+        drawn = " The figure qp_bounds above draws them." if a.n_conditions > 1 else ""
+        parts.append(f"<p>All runs: {html.escape(_qp_share(c))}. Per condition:{drawn}</p>")
+        coords = _coordinates(c)
+        n = c.qp_lower.shape[0]
+        rows = [[i, *(col[i] for col in coords.values()), float(c.qp_lower[i]),
+                 float(c.qp_upper[i])] for i in range(min(n, max_rows))]
+        parts.append(_table(rows, header=["condition", *coords, "qp share lower",
+                                          "qp share upper"]))
+        if n > max_rows:
+            parts.append(f'<p class="muted">first {max_rows} of {n} conditions shown</p>')
+    sens = getattr(c, "sensitivity", None)
+    if sens is not None:
+        parts.append("<h3>Sensitivity to the thresholds of the decision rules</h3>"
+                     "<p>The bounds (all runs) with each threshold halved and doubled, the runs "
+                     "re-decided on their stored evidence.</p>")
+        rows = [["(as run)", *([_bounds(sens.base)] + [""] * (len(sens.factors) - 1))]]
+        rows += [[name, *(_bounds((sens.lower[k, j], sens.upper[k, j]))
+                          for j in range(len(sens.factors)))]
+                 for k, name in enumerate(sens.names)]
+        parts.append(_table(rows, header=["threshold", *(f"x{f:g}" for f in sens.factors)]))
+    if a.audit is not None:
+        parts.append(_audit_table(a.audit, c, max_rows))
+    return "\n".join(parts)
+
+
+def _audit_table(audit, census, max_rows) -> str:
+    coords = _coordinates(census) if census is not None else {}
+    held = np.asarray(audit.held, dtype=bool)
+    rows = []
+    for r, cond in enumerate(np.asarray(audit.conditions)[:max_rows]):
+        rows.append([int(cond), *(col[cond] for col in coords.values()),
+                     _label_counts(audit.original[r]), _label_counts(audit.audited[r]),
+                     f"{int(held[r].sum())} of {held.shape[1]}"])
+    return (f"<h3>Audit: labels re-checked by runs {audit.factor:g}x longer</h3>"
+            f"<pre>{html.escape(str(audit.summary()))}</pre>"
+            + _table(rows, header=["condition", *coords, "census labels", "audit labels",
+                                   "runs held"]))
+
+
+def _coordinates(census) -> dict[str, np.ndarray]:
+    """Each grid axis's coordinate per condition (grids of one condition have none)."""
+    shape = tuple(census.grid_shape)
+    n = int(np.prod(shape))
+    if n <= 1:
+        return {}
+    idx = np.unravel_index(np.arange(n), shape)
+    return {str(name): np.asarray(axis, dtype=float)[i]
+            for name, axis, i in zip(census.axis_names, census.axes, idx)}
+
+
+def _label_counts(labels) -> str:
+    kinds, counts = np.unique(np.asarray(labels), return_counts=True)
+    return ", ".join(f"{k} {c}" for k, c in zip(kinds, counts))
+
+
+def _bounds(pair) -> str:
+    return f"[{pair[0]:.1%}, {pair[1]:.1%}]"
 
 
 def write_report(a, path, *, title=None) -> Path:

@@ -114,6 +114,9 @@ class Analysis(Result):
         Functional connectivity graph of the recorded units.
     state_space : StateSpace or None
         Sample trajectories in principal coordinates (for plots).
+    audit : CensusAudit or None
+        The census's labels checked against runs ``audit_factor`` times longer on a random
+        sample of ``audit_conditions`` conditions (None when the census or the audit is off).
     settings : dict
         Every size and option used, for the record.
     timings : dict
@@ -136,6 +139,7 @@ class Analysis(Result):
     selectivity: Any = None
     connectivity: Any = None
     state_space: Any = None
+    audit: Any = None
     settings: dict = dataclasses.field(default_factory=dict)
     timings: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
@@ -246,6 +250,12 @@ class Analysis(Result):
         from ._plotting import plot_census
 
         return plot_census(self, ax=ax, **kw)
+
+    def plot_qp_bounds(self, ax=None, **kw):
+        """Bounds on the quasi-periodic share per condition (band, or heatmaps on 2-D grids)."""
+        from ._plotting import plot_qp_bounds
+
+        return plot_qp_bounds(self, ax=ax, **kw)
 
     def plot_lyapunov(self, ax=None, **kw):
         """The largest Lyapunov exponent over the input conditions."""

@@ -158,6 +158,13 @@ def _connectivity(ctx, out, periods, options):
         "rng": _seed(ctx)})
 
 
+def _audit(ctx, out, periods, options):
+    """A random sample of the census's conditions re-run ``audit_factor`` times longer."""
+    D = ctx.options
+    return out["census"].audit(ctx.model, n_conditions=D.audit_conditions,
+                               factor=D.audit_factor, rng=_seed(ctx))
+
+
 RUNNERS = {
     "fixed points": _fixed_points,
     "cycles": _cycles,
@@ -166,4 +173,5 @@ RUNNERS = {
     "state space": _state_space,
     "selectivity": _selectivity,
     "connectivity": _connectivity,
+    "audit": _audit,
 }

@@ -81,11 +81,11 @@ class Census(Result):
     boundary_axis: np.ndarray
     boundary_from: np.ndarray
     boundary_to: np.ndarray
-    qp_lower: np.ndarray = None
-    qp_upper: np.ndarray = None
-    qp_bounds: tuple = None
-    sensitivity: ThresholdSensitivity = None
-    options: dict = None
+    qp_lower: np.ndarray | None = None
+    qp_upper: np.ndarray | None = None
+    qp_bounds: tuple | None = None
+    sensitivity: ThresholdSensitivity | None = None
+    options: dict | None = None
 
     def audit(self, model, *, n_conditions=10, factor=10, rng=None):
         """Re-run a random sample of ``n_conditions`` conditions ``factor`` times longer and

@@ -7,9 +7,10 @@ import logging
 
 import numpy as np
 
+from .._kernels.compiling import compile_progress
 from .._kernels.memory import workspace
 from .._kernels.pipeline import RecordBuffer, map_threads, run_pipelined
-from .._kernels.threads import one_blas_thread
+from .._kernels.threads import single_blas_thread
 from ..core._budget import check_memory, n_runs
 from ..core._prepare import check_model_arg, kernel_spec, prepare_inputs, prepare_states
 from ..core._validation import as_rng, check_bool, check_choice, check_int, check_positive
@@ -35,6 +36,7 @@ from ._thresholds import as_thresholds
 __all__ = ["classify_attractors", "Attractors", "Evidence"]
 
 log = logging.getLogger(__name__)
+
 
 def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_steps=2000,
                         n_transient=2000, n_check=400, lyapunov="auto", n_exponents=None,
@@ -103,7 +105,8 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
         Bytes of orbit records held at once; the recorded stages (quick-test window,
         Lyapunov passes) take the unsettled runs in batches that fit.
     rng : None, int or Generator
-    progress : bool
+    progress : bool, default False
+        Show a progress bar over the runs (and one over the kernels compiled on first use).
 
     Returns
     -------
@@ -135,7 +138,8 @@ def classify_attractors(model, inputs, *, initial_states=None, n_init=10, n_step
         initial_states = init_scale * rng.standard_normal((n_init, n))
     H0 = prepare_states(model, initial_states, n_cond)
     buffer = RecordBuffer(n, max_memory, allocate=workspace)
-    results = _Run(plan, buffer, rng, progress).all(X, H0)
+    with compile_progress(progress):   # a bar over first-use compilations too
+        results = _Run(plan, buffer, rng, progress).all(X, H0)
     return assemble(results, X, H0, model.time)
 
 
@@ -164,7 +168,7 @@ class _Run:
         # one BLAS thread throughout: the kernels and the evidence threads parallelise over runs
         # (threaded OpenBLAS calls slow down 100x on a busy machine), and one limit around the
         # whole classification is never restored early by a thread leaving its own
-        with one_blas_thread():
+        with single_blas_thread():
             pending = self._transient_and_quick(H, X, cidx, r)
             if bar is not None:
                 bar.update(B - len(pending))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core._errors import ValidationError
+from ..core._options import replace_options
 
 __all__ = ["ClassifierThresholds", "as_thresholds"]
 
@@ -17,7 +18,7 @@ class ClassifierThresholds:
 
     Pass an instance, or a dict of overrides, as ``thresholds=`` to
     :func:`attractorkit.classify_attractors` or :func:`attractorkit.attractor_census`;
-    ``dataclasses.replace(ClassifierThresholds(), line_fraction=0.95)`` changes one.
+    ``ClassifierThresholds().replace(line_fraction=0.95)`` changes one.
 
     Attributes
     ----------
@@ -89,6 +90,11 @@ class ClassifierThresholds:
                                       f"{kind.__name__}, received {v!r}")
             object.__setattr__(self, f.name, kind(v))
 
+    def replace(self, **changes) -> ClassifierThresholds:
+        """A copy with ``changes`` applied (validated); an unknown name is a ValidationError
+        that lists the thresholds."""
+        return replace_options(self, changes, of="the classifier's thresholds")
+
     def scaled(self, name, factor) -> ClassifierThresholds:
         """A copy with threshold ``name`` multiplied by ``factor`` (integers rounded, >= 1)."""
         v = getattr(self, name) * factor
@@ -107,8 +113,4 @@ def as_thresholds(thresholds) -> ClassifierThresholds:
     if not isinstance(thresholds, dict):
         raise ValidationError("thresholds: expected a ClassifierThresholds or a dict, received "
                               f"{type(thresholds).__name__}")
-    names = {f.name for f in dataclasses.fields(ClassifierThresholds)}
-    unknown = sorted(set(thresholds) - names)
-    if unknown:
-        raise ValidationError(f"thresholds: unknown name {unknown[0]!r}; known: {sorted(names)}")
-    return ClassifierThresholds(**thresholds)
+    return ClassifierThresholds().replace(**thresholds)

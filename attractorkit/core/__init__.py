@@ -1,6 +1,6 @@
 """The foundation every analysis stands on: the Model contract and KernelSpec, check_model,
 validation of arguments, the error hierarchy, the Result convention (save / load), the one safe
-file writer, the memory budget and the one PCA.
+file writer, the memory budget, the one PCA and the one ``replace`` of options dataclasses.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ._errors import (
 )
 from ._files import atomic_path, check_name, output_dir, write_bytes, write_text
 from ._model import KernelModel, KernelSpec, Model, is_model
+from ._options import replace_options
 from ._pca import PCA, pca, pca_axes
 from ._results import Result, results_equal
 from ._validation import (
@@ -81,6 +82,7 @@ __all__ = [
     "output_dir",
     "pca",
     "pca_axes",
+    "replace_options",
     "results_equal",
     "set_memory_budget",
     "write_bytes",

@@ -49,7 +49,8 @@ def test_grid_shape_axes_and_every_stage(grid_analysis):
     assert type(r.connectivity).__name__ == "Connectivity"
     assert r.state_space.components.shape == (3, model.n_state)
     assert set(r.timings) == {"fixed points", "cycles", "census", "lyapunov", "state space",
-                              "selectivity", "connectivity"}
+                              "selectivity", "connectivity", "audit"}
+    assert type(r.audit).__name__ == "CensusAudit" and r.audit.conditions.size == 1
 
 
 def test_contracting_model_analytic_ground_truth(grid_analysis):
@@ -132,13 +133,13 @@ def test_every_plot_returns_a_figure(grid_analysis):
     from matplotlib.figure import Figure
 
     _, _, r = grid_analysis
-    for name in ("eigenvalues", "state_space", "poincare", "census", "lyapunov", "selectivity",
-                 "connectivity"):
+    names = ("eigenvalues", "state_space", "poincare", "census", "qp_bounds", "lyapunov",
+             "selectivity", "connectivity")
+    for name in names:
         fig = getattr(r, f"plot_{name}")()
         assert isinstance(fig, Figure) and fig.axes, name
         assert fig.axes[0].has_data(), name
-    assert set(r.figures()) == {"eigenvalues", "state_space", "poincare", "census", "lyapunov",
-                                "selectivity", "connectivity"}
+    assert set(r.figures()) == set(names)
 
 
 def test_stages_switch_off_and_plots_say_what_is_missing():

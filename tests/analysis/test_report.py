@@ -50,7 +50,7 @@ def test_report_is_one_self_contained_file(analysis, report_path):
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", text)
     assert "http://" not in text and "https://" not in text
     images = re.findall(r'<img alt="[^"]+" src="data:image/png;base64,([^"]+)"', text)
-    assert len(images) == len(analysis.figures()) == 7
+    assert len(images) == len(analysis.figures()) == 8
     for data in images:
         assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -62,6 +62,7 @@ def test_report_text_is_readable_and_escaped(analysis, report_path):
     for heading in ("Summary", "Figures", "Per condition", "Fixed points", "Census",
                     "Lyapunov spectra", "Selectivity", "Settings"):
         assert f"<h2>{heading}</h2>" in text
+    assert '<h2 id="qp-bounds">Quasi-periodic share: bounds, sensitivity, audit</h2>' in text
     rows = analysis.summary_rows()
     assert len(rows) >= 8
     for key, _ in rows:
@@ -96,7 +97,7 @@ def test_report_renders_in_headless_chromium(report_path, tmp_path):
                     encoding="utf-8")
     probe, console = _render(page, tmp_path)
     assert probe is not None, "the page did not finish loading in chromium"
-    assert int(probe.group(1)) == 7 and int(probe.group(2)) == 0
+    assert int(probe.group(1)) == 8 and int(probe.group(2)) == 0
     assert console == []
     # the check itself works: a broken image and a script error are both caught
     bad = tmp_path / "bad.html"
