@@ -1,4 +1,5 @@
-"""The ``attractorkit`` command: analyze a model file, render a report, train and reproduce.
+"""The ``attractorkit`` command: analyze a model file, render a report, compile the kernels
+ahead of time (warmup), train and reproduce.
 
 Exit codes: 0 success; 1 the work itself failed (including writing its results); 2 the command
 line or a file it names is wrong (missing file, unknown format, spec that does not match the
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "parse_inputs"]
+__all__ = ["main", "build_parser", "parse_inputs", "load_states"]
 
 RESULT_NAME = "analysis.npz"
 REPORT_NAME = "report.html"
@@ -34,8 +35,10 @@ _EXTERNAL = {
 _EPILOG = """\
 exit codes: 0 success, 1 the analysis failed, 2 bad command line or input file.
 examples:
+  attractorkit warmup
   attractorkit analyze rnn.pt --inputs=0,0,0 --out results/
   attractorkit analyze weights.safetensors --spec spec.json --inputs=-1:1:10,-1:1:10 --out grid/
+  attractorkit analyze lstm.pt --inputs=0,0 --fixed-point-states trials.npy --out memories/
   attractorkit report grid/
 """
 
@@ -62,6 +65,7 @@ def build_parser(argv=()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_analyze(sub)
     _add_report(sub)
+    _add_warmup(sub)
     wanted = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, text) in _EXTERNAL.items():
         if name == wanted:
@@ -111,6 +115,14 @@ def _add_analyze(sub):
         kind = _count if flag == "n-transient" else _positive_int
         p.add_argument(f"--{flag}", type=kind, metavar="N",
                        help=f"{what} (default {_default(flag)})")
+    p.add_argument("--fixed-point-states", metavar="NPY",
+                   help="a .npy of states, (n, n_state) or (n_conditions, n, n_state), that the "
+                        "fixed-point search samples its seeds from (e.g. states visited in "
+                        "trials); they start no census runs")
+    p.add_argument("--initial-states", metavar="NPY",
+                   help="a .npy of states, (n_init, n_state) or (n_conditions, n_init, "
+                        "n_state), where the census runs, the Lyapunov pass and the sample "
+                        "trajectories start; their number replaces --n-init")
     p.add_argument("--cycles", metavar="PERIODS",
                    help="comma-separated periods of the cycles searched in maps (default 2; "
                         "'none' to skip)")
@@ -136,6 +148,35 @@ def _add_report(sub):
                                                  f"{REPORT_NAME})")
     p.add_argument("--title", help="title of the report")
     p.set_defaults(func=run_report)
+
+
+#: ``warmup --analyses`` names: what each runs on the tiny models (besides the dynamics engine).
+_WARMUP_ANALYSES = {
+    "analyze": "everything 'attractorkit analyze' runs (fixed points, cycles, census, Lyapunov "
+               "spectra, state space)",
+    "fixed-points": "the fixed-point search only",
+    "census": "the attractor census only",
+}
+
+
+def _add_warmup(sub):
+    p = sub.add_parser(
+        "warmup", help="compile the numba kernels once, ahead of the first analysis",
+        description="Compile the numba kernels ahead of their first use and store them in "
+                    "numba's cache (NUMBA_CACHE_DIR, or the package's __pycache__), so that "
+                    "the first 'attractorkit analyze' (or ak.analyze) starts at once. Runs "
+                    "each chosen analysis on a tiny model of each kind; prints the kernels "
+                    "compiled and the time taken (nothing to compile when the cache is warm).")
+    p.add_argument("--cells", metavar="CELLS",
+                   help="comma-separated model kinds to prepare, from vanilla, gru, lstm "
+                        "(default all)")
+    p.add_argument("--analyses", metavar="NAMES", default="analyze",
+                   help="comma-separated analyses run on the tiny models: "
+                        + "; ".join(f"{k}: {v}" for k, v in _WARMUP_ANALYSES.items())
+                        + "; none: the dynamics engine only (default analyze)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.set_defaults(func=run_warmup)
 
 
 def _register_external(sub, name, module, text):
@@ -241,8 +282,9 @@ def _csv(text, kind, flag):
 def run_analyze(args) -> int:
     """``analyze``: every input (model, inputs, recordings, output directory) is checked before
     the analysis starts (exit 2); a failure of the analysis or of writing its files is exit 1."""
+    import attractorkit as ak
+
     from .adapters._files import load_model
-    from .analysis._analyze import analyze
     from .core._errors import AttractorKitError, ValidationError
 
     out = _output_dir(args.out, "--out", names=(RESULT_NAME, SUMMARY_NAME, REPORT_NAME))
@@ -253,6 +295,7 @@ def run_analyze(args) -> int:
     if args.axis_names:
         names = _csv(args.axis_names, str, "--axis-names")
     activity, variables = _recordings(args)
+    initial, fp_states = _state_files(args, model, inputs)
     cycles = None
     if args.cycles:
         cycles = False if args.cycles.strip().lower() == "none" else _csv(args.cycles, int,
@@ -260,13 +303,14 @@ def run_analyze(args) -> int:
     sizes = dict(n_init=args.n_init, n_steps=args.n_steps, n_transient=args.n_transient,
                  n_fixed_point_init=args.n_fixed_point_init, n_exponents=args.n_exponents)
     kw = dict(
-        initial_states=None, activity=activity, variables=variables,
+        initial_states=initial, fixed_point_states=fp_states, activity=activity,
+        variables=variables,
         fixed_points=not args.no_fixed_points, census=not args.no_census,
         lyapunov=not args.no_lyapunov, state_space=not args.no_state_space, cycles=cycles,
         grid_shape=grid_shape, axis_names=names, rng=args.seed, progress=not args.no_progress,
         **{k: v for k, v in sizes.items() if v is not None})  # unset: analyze's defaults
     try:
-        result = analyze(model, inputs, **kw)
+        result = ak.analyze(model, inputs, **kw)
     except ValidationError as exc:
         raise CliError(_one_line(exc), code=2) from None
     except AttractorKitError as exc:
@@ -340,6 +384,102 @@ def _recordings(args):
     activity = _input_stage(load_npy, args.activity, argument="--activity")
     variables = _input_stage(load_npz, args.variables, argument="--variables")
     return activity, variables
+
+
+def _state_files(args, model, inputs):
+    """``--initial-states`` and ``--fixed-point-states``: (initial_states, fixed_point_states),
+    each None when not given. Two separate meanings: the first starts the census runs, the
+    second only seeds the fixed-point search."""
+    if args.initial_states is not None and args.n_init is not None:
+        raise CliError("--initial-states and --n-init: give one of them (the number of "
+                       "initial states is the number of census runs per input)")
+    if args.fixed_point_states is not None and args.no_fixed_points:
+        raise CliError("--fixed-point-states: the fixed-point stage is off (--no-fixed-points)"
+                       "; the states would not be used")
+    arr = np.asarray(inputs)
+    n_conditions = 1 if arr.ndim == 1 else int(np.prod(arr.shape[:-1]))
+    return tuple(None if path is None else
+                 load_states(path, flag=flag, n_state=model.n_state, n_conditions=n_conditions)
+                 for flag, path in (("--initial-states", args.initial_states),
+                                    ("--fixed-point-states", args.fixed_point_states)))
+
+
+def load_states(path, *, flag: str, n_state: int, n_conditions: int) -> np.ndarray:
+    """A .npy of model states, (n, n_state) or (n_conditions, n, n_state), read with bounds
+    (the header is checked against the file's size and the memory budget before any data is
+    read; pickled objects never load). Errors name ``flag``, the file and what it holds."""
+    from .core._archive import load_npy
+
+    path = Path(path)
+    if not path.is_file():
+        raise CliError(f"{flag}: no such file {str(path)!r}")
+    if path.suffix.lower() != ".npy":
+        raise CliError(f"{flag}: expected a .npy file of states, received {str(path)!r}")
+    arr = _input_stage(load_npy, path, argument=flag)
+    expected = (f"expected an array of shape (n, n_state={n_state}) or (n_conditions="
+                f"{n_conditions}, n, {n_state})")
+    if arr.dtype.kind not in "biuf":
+        raise CliError(f"{flag}: {str(path)!r} holds an array of dtype {arr.dtype} and shape "
+                       f"{arr.shape}; {expected} of numbers")
+    if arr.ndim not in (2, 3) or arr.shape[-1] != n_state or arr.shape[-2] == 0 or (
+            arr.ndim == 3 and arr.shape[0] != n_conditions):
+        raise CliError(f"{flag}: {str(path)!r} holds an array of shape {arr.shape} "
+                       f"({arr.dtype}); {expected}, at least one state")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise CliError(f"{flag}: {str(path)!r} holds {int(np.sum(~np.isfinite(arr)))} "
+                       "non-finite value(s) (NaN or inf); every state must be finite")
+    return arr
+
+
+def run_warmup(args) -> int:
+    """``warmup``: compile the kernels that the chosen analyses need, on tiny models."""
+    from .dynamics import warmup
+    from .dynamics._warmup import WARMUP_CELLS
+
+    cells = WARMUP_CELLS if args.cells is None else _csv(args.cells, str, "--cells")
+    unknown = [c for c in cells if c not in WARMUP_CELLS]
+    if unknown or not cells:
+        raise CliError(f"--cells: expected names from {', '.join(WARMUP_CELLS)}, received "
+                       f"{args.cells!r}")
+    names = _csv(args.analyses, str, "--analyses")
+    if names == ("none",):
+        names = ()
+    unknown = [n for n in names if n not in _WARMUP_ANALYSES]
+    if unknown:
+        raise CliError(f"--analyses: expected names from {', '.join(_WARMUP_ANALYSES)} (or "
+                       f"none), received {', '.join(map(repr, unknown))}")
+    result = warmup(cells=cells, analyses=[_warmup_analysis(n) for n in names],
+                    progress=not args.no_progress)
+    if not args.quiet:
+        print(result.summary())
+        order = np.argsort(-result.seconds, kind="stable")
+        for i in order:
+            print(f"  {result.seconds[i]:6.1f} s  {result.kernels[i]}")
+    return 0
+
+
+def _warmup_analysis(name):
+    """The analysis that ``warmup --analyses NAME`` runs on each tiny model (small sizes: the
+    kernels compiled do not depend on them; warnings about the random tiny models muted)."""
+    import warnings
+
+    import attractorkit as ak
+
+    calls = {
+        "analyze": lambda m, x: ak.analyze(m, x, n_init=2, n_steps=60, n_transient=10,
+                                           n_fixed_point_init=4, rng=0),
+        "fixed-points": lambda m, x: ak.find_fixed_points(m, x, n_init=4, rng=0),
+        "census": lambda m, x: ak.attractor_census(m, x, n_init=2, n_steps=60,
+                                                   n_transient=10, rng=0),
+    }
+
+    def run(model, inputs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            calls[name](model, inputs)
+
+    return run
 
 
 def run_report(args) -> int:

@@ -16,8 +16,8 @@ new temporary directory for the cold runs), in a temporary working directory, an
 - whether the first-use notice was shown on stderr.
 
 Scenarios: ``cold`` (empty cache), ``warm`` (the cache the cold run left), and ``warmup``:
-``attractorkit.dynamics.warmup()`` in one process, then the example in another (the kernels
-warmup does not cover are those the example still compiles).
+``attractorkit.dynamics.warmup(analyses=(ak.analyze,))`` in one process, then the example in
+another (the kernels warmup does not cover are those the example still compiles).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def scenario(name: str, example: str, with_warmup: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="nbcache-") as cache:
         warm = None
         if with_warmup:
-            warm = run("from attractorkit.dynamics import warmup\nwarmup()", cache)
+            warm = run("import attractorkit as ak\nfrom attractorkit.dynamics import warmup\n"
+                       "warmup(analyses=(ak.analyze,))", cache)
         cold = run(example, cache)
         again = run(example, cache) if name == "cold" else None
     return {"name": name, "warmup": warm, "first": cold, "warm": again}

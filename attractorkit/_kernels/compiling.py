@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 
-__all__ = ["install", "compile_progress", "compile_log", "TYPICAL_SECONDS"]
+__all__ = ["install", "compile_progress", "compile_log", "expect_compilation", "TYPICAL_SECONDS"]
 
 log = logging.getLogger("attractorkit")
 
@@ -127,6 +127,12 @@ def _announce(name):
 
             bar = _state["bar"] = tqdm(desc="compiling kernels (once)", unit="kernel")
         bar.set_postfix_str(name, refresh=True)
+
+
+def expect_compilation() -> None:
+    """Compilation from here on was asked for (``attractorkit warmup``): no first-use notice."""
+    with _lock:
+        _state["announced"] = True
 
 
 def install() -> None:

@@ -1,8 +1,9 @@
 """Per-point damped Newton / Levenberg-Marquardt for fixed points and period-p points.
 
 Solves ``G(h) = 0`` with ``G(h) = F^p(h) - h`` for maps (``p = 1``: fixed points) and
-``G(h) = F(h)`` for flows, one independent solve per point under ``prange``. Every point has its
-own damping and its own stopping rule:
+``G(h) = F(h)`` for flows, one independent solve per point; the points are split in row blocks
+run in threads (:func:`.parallel.run_blocks`, no ``prange``: one plain kernel compiles in a
+fraction of a parallel one's time). Every point has its own damping and its own stopping rule:
 
 1. Newton step ``J_G d = -G`` with Armijo backtracking on ``q = |G|^2 / 2``;
 2. if that fails (singular ``J_G`` or no decrease), Levenberg-Marquardt steps
@@ -15,14 +16,22 @@ own damping and its own stopping rule:
 
 Status codes: ``CONVERGED``, ``MAX_ITER``, ``STALLED``, ``DIVERGED``. Also the exact solver of
 piecewise-linear (ReLU) vanilla cells per activation region.
+
+The batched entry points (:func:`newton_batch`, :func:`relu_region_fixed_points`,
+:func:`relu_sequence_points`) are Python functions: they pass every array through
+:func:`.memory.kernel_array`, so each ``*_rows`` kernel compiles one specialisation only (a
+read-only or broadcast argument would compile it again), and write the results into the
+caller's output arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .cells import cell_jacobian, cell_step
+from .memory import kernel_array
+from .parallel import block_bounds, n_blocks, run_blocks
 
 CONVERGED = 0
 MAX_ITER = 1
@@ -184,17 +193,44 @@ def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max
     return status, it, q, _absmax(r)
 
 
-@njit(cache=True, parallel=True)
-def newton_batch(cell, act, alpha, Wh, Wx, bh, bx, H0, X, period, is_map, tol, max_iter,
-                 max_norm, H, q, resid, iters, status):
-    """:func:`newton_one` for every row of H0 (with input X[b]); outputs per row."""
-    for b in prange(H0.shape[0]):
+@njit(cache=True, nogil=True)
+def newton_rows(k, nb, cell, act, alpha, Wh, Wx, bh, bx, H0, X, period, is_map, tol, max_iter,
+                max_norm, H, q, resid, iters, status):
+    """:func:`newton_one` for the rows of block k of H0 (with input X[b]); outputs per row."""
+    r0, r1 = block_bounds(k, nb, H0.shape[0])
+    for b in range(r0, r1):
         s, it, qb, rb = newton_one(cell, act, alpha, Wh, Wx, bh, bx, H0[b], X[b], period,
                                    is_map, tol, max_iter, max_norm, H[b])
         status[b] = s
         iters[b] = it
         q[b] = qb
         resid[b] = rb
+
+
+def newton_batch(cell, act, alpha, Wh, Wx, bh, bx, H0, X, period, is_map, tol, max_iter,
+                 max_norm, H, q, resid, iters, status):
+    """:func:`newton_one` for every row of H0 (with input X[b]), in row blocks run in threads;
+    the solutions go to H, q, resid, iters and status (one entry or row per point).
+
+    ``cell`` stays the enum member of ``KernelSpec.args`` (:class:`.cells.VanillaCell` or
+    :class:`.cells.GatedCell`): numba then compiles only that family's cell code; a plain int
+    would compile both."""
+    B = int(np.shape(H0)[0])
+    if B == 0:
+        return
+    outs = [kernel_array(a) for a in (H, q, resid)] + [kernel_array(a, np.int64)
+                                                       for a in (iters, status)]
+    run_blocks(newton_rows, n_blocks(B), cell, int(act), float(alpha),   # cell: its enum type
+               *(kernel_array(a) for a in (Wh, Wx, bh, bx, H0, X)), int(period),
+               bool(is_map), float(tol), int(max_iter), float(max_norm), *outs)
+    _copy_back((H, q, resid, iters, status), outs)
+
+
+def _copy_back(targets, computed):
+    """Results computed in copies (an output that was not a kernel array) go to the caller's."""
+    for target, value in zip(targets, computed):
+        if value is not target:
+            target[...] = value
 
 
 # -- piecewise-linear (ReLU) vanilla cells ---------------------------------------------------
@@ -227,46 +263,76 @@ def _relu_region_fixed_point(W, c, active, h):
     return True
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def relu_region_rows(k, nb, W, C, patterns, cond, H, solved):
+    """:func:`_relu_region_fixed_point` for the patterns of block k (see
+    :func:`relu_region_fixed_points`)."""
+    r0, r1 = block_bounds(k, nb, patterns.shape[0])
+    for j in range(r0, r1):
+        solved[j] = _relu_region_fixed_point(W, C[cond[j]], patterns[j], H[j])
+
+
 def relu_region_fixed_points(W, C, patterns, cond, H, solved):
     """For each activation pattern k (row of ``patterns``, 1 = unit active) under the constant
-    drive ``C[cond[k]]`` (``c = U x + b``), solve the region's linear fixed-point system.
+    drive ``C[cond[k]]`` (``c = U x + b``), solve the region's linear fixed-point system into
+    ``H[k]``; ``solved[k]`` is False where that system is singular.
 
     Self-consistency (the pattern of ``W h + c`` equals the assumed one) is checked by the
     caller, which also verifies the residual through the model.
     """
-    for k in prange(patterns.shape[0]):
-        solved[k] = _relu_region_fixed_point(W, C[cond[k]], patterns[k], H[k])
+    K = int(np.shape(patterns)[0])
+    if K == 0:
+        return
+    outs = [kernel_array(H), kernel_array(solved, np.bool_)]
+    run_blocks(relu_region_rows, n_blocks(K), kernel_array(W), kernel_array(C),
+               kernel_array(patterns, np.uint8), kernel_array(cond, np.int64), *outs)
+    _copy_back((H, solved), outs)
 
 
-@njit(cache=True, parallel=True)
-def relu_sequence_points(W, C, alpha, patterns, cond, H, solved):
-    """Period-p points of a single-layer ReLU vanilla map for sequences of regions.
-
-    ``patterns`` (K, p, n): region k of the orbit step j. In region D the map is affine,
-    ``h' = A h + beta`` with ``A = (1-alpha) I + alpha D W`` and ``beta = alpha D c``; the
-    composition over the sequence gives ``h_p = M h_0 + v`` and the candidate is the solution
-    of ``(I - M) h_0 = v`` (the SCYFI construction of Eisenmann et al., NeurIPS 2023).
-    """
-    K, p, n = patterns.shape
-    for k in prange(K):
-        c = C[cond[k]]
+@njit(cache=True, nogil=True)
+def relu_sequence_rows(k, nb, W, C, alpha, patterns, cond, H, solved):
+    """The period-p points of the region sequences of block k (see
+    :func:`relu_sequence_points`)."""
+    r0, r1 = block_bounds(k, nb, patterns.shape[0])
+    n = patterns.shape[2]
+    p = patterns.shape[1]
+    A = np.empty((n, n))
+    for j in range(r0, r1):
+        c = C[cond[j]]
         M = np.eye(n)
         v = np.zeros(n)
-        A = np.empty((n, n))
-        for j in range(p):
+        for s in range(p):
             for a in range(n):
-                dj = alpha if patterns[k, j, a] else 0.0
+                dj = alpha if patterns[j, s, a] else 0.0
                 for b in range(n):
                     A[a, b] = dj * W[a, b]
                 A[a, a] += 1.0 - alpha
             M = A @ M
             v = A @ v
             for a in range(n):
-                if patterns[k, j, a]:
+                if patterns[j, s, a]:
                     v[a] += alpha * c[a]
         for a in range(n):
             for b in range(n):
                 M[a, b] = -M[a, b]
             M[a, a] += 1.0
-        solved[k] = safe_solve(M, v, H[k])
+        solved[j] = safe_solve(M, v, H[j])
+
+
+def relu_sequence_points(W, C, alpha, patterns, cond, H, solved):
+    """Period-p points of a single-layer ReLU vanilla map for sequences of regions.
+
+    ``patterns`` (K, p, n): region k of the orbit step j. In region D the map is affine,
+    ``h' = A h + beta`` with ``A = (1-alpha) I + alpha D W`` and ``beta = alpha D c``; the
+    composition over the sequence gives ``h_p = M h_0 + v`` and the candidate is the solution
+    of ``(I - M) h_0 = v`` (the SCYFI construction of Eisenmann et al., NeurIPS 2023), written
+    to ``H[k]`` (``solved[k]`` False where ``I - M`` is singular).
+    """
+    K = int(np.shape(patterns)[0])
+    if K == 0:
+        return
+    outs = [kernel_array(H), kernel_array(solved, np.bool_)]
+    run_blocks(relu_sequence_rows, n_blocks(K), kernel_array(W), kernel_array(C),
+               float(alpha), kernel_array(patterns, np.uint8), kernel_array(cond, np.int64),
+               *outs)
+    _copy_back((H, solved), outs)

@@ -184,14 +184,22 @@ def _read_torch(path: Path, key) -> dict:
             f"({_one_line(exc)})"
         ) from None
     if key is not None:
-        if not isinstance(obj, dict) or key not in obj:
-            raise ModelFileError(f"{path}: the spec's key {key!r} is not in the checkpoint")
+        if not isinstance(obj, dict):
+            raise ModelFileError(f"{path}: the spec's key {key!r} needs a checkpoint that is a "
+                                 f"dict; this one holds a {type(obj).__name__}")
+        if key not in obj:
+            raise ModelFileError(f"{path}: the spec's key {key!r} is not in the checkpoint; "
+                                 f"its keys are {_keys(obj)}")
         obj = obj[key]
-    elif isinstance(obj, dict) and not any(torch.is_tensor(v) for v in obj.values()):
+    elif isinstance(obj, dict) and obj and not any(torch.is_tensor(v) for v in obj.values()):
         nested = [k for k in ("state_dict", "model_state_dict", "model") if
                   isinstance(obj.get(k), dict)]
-        if nested:
-            obj = obj[nested[0]]
+        if not nested:
+            raise ModelFileError(
+                f"{path}: the checkpoint holds no tensors at its top level and none of "
+                f"state_dict, model_state_dict, model; its keys are {_keys(obj)}; name the "
+                "entry that holds the state_dict with the spec's \"key\"")
+        obj = obj[nested[0]]
     if not isinstance(obj, dict):
         raise ModelFileError(
             f"{path}: expected a state_dict (a dict of tensors), received {type(obj).__name__}"
@@ -357,6 +365,13 @@ def save_model_files(path, weights: dict, spec: dict | None = None) -> Path:
     if spec is not None:
         write_text(directory, path.with_suffix(".json").name, json.dumps(spec, indent=1))
     return directory / name
+
+
+def _keys(mapping, limit=20) -> str:
+    """The keys of a checkpoint dict for a message: the first ``limit``, then how many more."""
+    names = sorted(repr(k) for k in mapping)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return (", ".join(names[:limit]) or "(none)") + more
 
 
 def _one_line(exc: BaseException) -> str:

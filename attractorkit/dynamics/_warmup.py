@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .._kernels.compiling import compile_log, compile_progress
+from .._kernels.compiling import compile_log, compile_progress, expect_compilation
 from ..core._errors import ValidationError
 from ..core._model import KernelModel, KernelSpec
 from ..core._results import Result
@@ -134,6 +134,7 @@ def warmup(*, cells=WARMUP_CELLS, analyses=(), progress=False) -> Warmup:
     cells = tuple(cells)
     t0 = time.perf_counter()
     seen = len(compile_log())
+    expect_compilation()  # the user asked for it: no notice suggesting warmup itself
     with compile_progress(progress):
         for model, inputs in tiny_models(cells):
             _engine_paths(model, inputs)

@@ -14,8 +14,8 @@ from ._newton import solve
 from ._qmin import minimize_q
 from ._relu_exact import relu_exact_points
 
-__all__ = ["deduplicate", "explore_midpoints", "explore_newton", "solve_condition",
-           "state_scale"]
+__all__ = ["deduplicate", "explore_midpoints", "explore_newton", "input_rows",
+           "solve_condition", "state_scale"]
 
 
 # -- de-duplication ------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def explore_newton(model, X, H, cond, tol, max_norm, rng, *, rounds=2, max_pairs
                 pick = rng.choice(i.size, max_pairs, replace=False)
                 i, j = i[pick], j[pick]
             M = np.ascontiguousarray(0.5 * (Kp[i] + Kp[j]))
-            Xb = np.ascontiguousarray(np.broadcast_to(X[k], (len(M), X.shape[1])))
+            Xb = input_rows(X[k], len(M))
             sol = solve(model, M, Xb, tol=tol, max_norm=max_norm)
             good = sol.converged & np.all(np.isfinite(sol.points), axis=1)
             E, it = sol.points[good], sol.iterations[good]
@@ -242,8 +242,17 @@ def _on_continuum(model, ev, tol):
     return np.any(np.abs(g) <= tol, axis=1)
 
 
+def input_rows(x, n_rows):
+    """``n_rows`` copies of the input ``x`` as a new writable (n_rows, n_input) array.
+
+    Not ``np.ascontiguousarray(np.broadcast_to(...))``: for one row the broadcast view already
+    counts as contiguous and is returned as it is, read-only, and a read-only array is another
+    argument type for the kernels (one more compilation of the Newton kernel)."""
+    return np.repeat(np.asarray(x, float)[None, :], int(n_rows), axis=0)
+
+
 def solve_condition(model, X, k, seeds, method, tol, tol_q, max_iter, lr, polish, max_norm):
-    Xb = np.ascontiguousarray(np.broadcast_to(X[k], (seeds.shape[0], X.shape[1])))
+    Xb = input_rows(X[k], seeds.shape[0])
     if method == "newton":
         sol = solve(model, seeds, Xb, tol=tol, max_iter=max_iter, max_norm=max_norm)
         return sol.points, sol.iterations, sol.code

@@ -1,27 +1,29 @@
 """Fuzz: the command line with hostile option values. Bad input of any kind is exit 2 with
 one line on stderr, and nothing is written; never a traceback, never exit 1."""
 
+import json
+
 import numpy as np
 from hostile import profiles
 from hypothesis import given
 from hypothesis import strategies as st
 
 from attractorkit import cli
-from attractorkit.adapters._files import save_model_files
 
 TOKENS = st.sampled_from(["-1", "0", "abc", "", "1e9", "99999999999", "nan", "inf", "1,2",
                           "0:1:0", "0:1:99999999999", "a/../../b", "\x01", "2.5", ",", ":"])
 FLAGS = ["--n-init", "--n-steps", "--n-transient", "--n-fixed-point-init", "--n-exponents",
          "--inputs", "--grid-shape", "--axis-names", "--cycles", "--seed", "--spec",
-         "--activity", "--variables", "--out"]
+         "--activity", "--variables", "--out", "--initial-states", "--fixed-point-states"]
 
 
 @profiles(12)
 def test_analyze_with_hostile_values(profile, tmp_path_factory, capsys, monkeypatch):
     d = tmp_path_factory.mktemp("cli")
     monkeypatch.chdir(d)  # hostile relative --out values land here, never in the checkout
-    model = save_model_files(d / "rnn.npz", {"W": 0.3 * np.eye(3), "U": np.ones((3, 2))},
-                             {"cell": "vanilla"})
+    model = d / "rnn.npz"   # weights and their JSON spec, as a user writes them
+    np.savez(model, W=0.3 * np.eye(3), U=np.ones((3, 2)))
+    (d / "rnn.json").write_text(json.dumps({"cell": "vanilla"}))
     (d / "file").write_text("x")
 
     @profile
