@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from attractorkit.core._errors import ValidationError
+from attractorkit import ValidationError
+from attractorkit.reference_models.study import StatsSettings
 from attractorkit.reference_models.study import aggregate as agg
 from attractorkit.reference_models.study import simulate as sim
-from attractorkit.reference_models.study.config import StatsSettings
 
 pytestmark = pytest.mark.study
 
@@ -36,7 +36,7 @@ def test_cell_summaries_count_failures_and_use_t_intervals():
 
 
 def test_csv_round_trip_keeps_the_claims():
-    from attractorkit.reference_models.study.claims import evaluate_claims
+    from attractorkit.reference_models.study import evaluate_claims
 
     t = table(n_seeds=4)
     t["note"] = np.array(["a,b"] * len(t["seed"]))

@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from attractorkit.core._errors import ValidationError
+from attractorkit import ValidationError
+from attractorkit.reference_models.study import StatsSettings
 from attractorkit.reference_models.study import claims as cl
 from attractorkit.reference_models.study import simulate as sim
-from attractorkit.reference_models.study.config import StatsSettings
 
 pytestmark = pytest.mark.study
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from study_fakes import failing_compute, fake_compute
 
-from attractorkit.core._errors import MissingDependencyError, ValidationError
-from attractorkit.reference_models.study import runner
-from attractorkit.reference_models.study.presets import preset
+from attractorkit import MissingDependencyError, ValidationError
+from attractorkit.reference_models.study import preset, runner
 
 pytestmark = pytest.mark.study
 HERE = Path(__file__).parent
@@ -143,7 +142,7 @@ SWEEP_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {here!r})
     from study_fakes import fake_compute
     from attractorkit.reference_models.study import runner
-    from attractorkit.reference_models.study.config import StudyConfig
+    from attractorkit.reference_models.study import StudyConfig
     if __name__ == "__main__":   # (the spawned workers import this file too)
         cfg = StudyConfig(name="kill", deltas=(0.05, 0.2), complexities=("default",),
                           seeds=tuple(range(5)), n_hidden=4).validate()
