@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from systems import Rotation
 
 import attractorkit as ak
 from attractorkit import ValidationError, adapters
@@ -13,39 +14,6 @@ from attractorkit.attractors import CensusAudit, ThresholdSensitivity
 GOLDEN = (np.sqrt(5) - 1) / 2
 OMEGAS = np.array([0.25, GOLDEN, 0.1, np.sqrt(2) - 1])
 ONLY_CENSUS = dict(fixed_points=False, cycles=False, lyapunov=False, state_space=False)
-
-
-class Rotation:
-    """A rigid rotation by the input Omega on an attracting circle (r' = (1 + r) / 2): period q
-    for Omega = p / q, quasi-periodic for irrational Omega. The census of OMEGAS is known:
-    periodic, quasi-periodic, periodic, quasi-periodic, whatever the record length."""
-
-    n_state, n_input, time, dt = 2, 1, "discrete", None
-
-    def _polar(self, h):
-        h = np.atleast_2d(h)
-        return np.maximum(np.hypot(h[:, 0], h[:, 1]), 1e-150), np.arctan2(h[:, 1], h[:, 0])
-
-    def step(self, h, x):
-        r, a = self._polar(h)
-        a2, r2 = a + 2 * np.pi * np.asarray(x)[:, 0], 0.5 * (1 + r)
-        return np.stack([r2 * np.cos(a2), r2 * np.sin(a2)], 1)
-
-    def jacobian(self, h, x):
-        h = np.atleast_2d(h)
-        r, a = self._polar(h)
-        a2, r2 = a + 2 * np.pi * np.asarray(x)[:, 0], 0.5 * (1 + r)
-        d_in = np.stack([np.stack([h[:, 0] / r, h[:, 1] / r], 1),
-                         np.stack([-h[:, 1] / r**2, h[:, 0] / r**2], 1)], 1)
-        d_out = np.stack([np.stack([0.5 * np.cos(a2), -r2 * np.sin(a2)], 1),
-                          np.stack([0.5 * np.sin(a2), r2 * np.cos(a2)], 1)], 1)
-        return d_out @ d_in
-
-    def input_jacobian(self, h, x):
-        r, a = self._polar(h)
-        a2 = a + 2 * np.pi * np.asarray(x)[:, 0]
-        return (2 * np.pi * 0.5 * (1 + r))[:, None, None] * np.stack(
-            [-np.sin(a2), np.cos(a2)], 1)[:, :, None]
 
 
 def contracting_rnn(n=3, n_input=1):
