@@ -14,7 +14,7 @@ record or a stored evidence row can be examined (or re-decided under other
 from __future__ import annotations
 
 from ._audit import CensusAudit, audit_census
-from ._bounds import ThresholdSensitivity, qp_share_bounds, relabel, threshold_sensitivity
+from ._bounds import CONFIDENT, ThresholdSensitivity, qp_share_bounds, relabel, threshold_sensitivity
 from ._census import Census, attractor_census
 from ._classify import classify_attractors
 from ._decide import LABELS, Decision, SlowApproach, approaching, decide
@@ -36,6 +36,7 @@ from ._results import Attractors, Evidence
 from ._thresholds import ClassifierThresholds
 
 __all__ = [
+    "CONFIDENT",
     "LABELS",
     "Attractors",
     "Census",

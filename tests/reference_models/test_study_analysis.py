@@ -67,6 +67,14 @@ def test_map_fractions_give_both_bounds():
     assert f["share_fixed_point"] == pytest.approx(14 / 18)
     u = an.map_fractions(labels, axis, (1, 2), 50.0, prefix="fqp_untrained")
     assert u["fqp_untrained_lower"] == f["fqp_lower"] and "share_fixed_point" not in u
+    # the lower bound keeps only confident quasi-periodic labels; the others join the upper
+    conf = np.ones(labels.shape)
+    conf[0, 1, 0, 0] = 0.7
+    c = an.map_fractions(labels, axis, (1, 2), 50.0, confidence=conf)
+    assert c["fqp_lower"] == pytest.approx(2 / 18) and c["fqp_upper"] == f["fqp_upper"]
+    assert c["fqp_ctx1_lower"] == pytest.approx(2 / 9)
+    assert c["fqp_ctx1_upper"] == f["fqp_ctx1_upper"]
+    assert c["share_quasi_periodic"] == f["share_quasi_periodic"]
 
 
 def test_npz_bytes_are_deterministic_and_loadable(tmp_path):

@@ -28,6 +28,7 @@ import zipfile
 import numpy as np
 
 import attractorkit as ak
+from attractorkit.attractors import CONFIDENT
 from attractorkit.core._errors import ValidationError
 
 from . import inputs as inp
@@ -136,12 +137,13 @@ def attractor_map(model, task, settings, rng, *, thresholds=None) -> dict:
 
     Runs :func:`attractorkit.attractor_census` once per context (``thresholds`` are passed on
     to the classifier). Returns ``labels`` (n_contexts, n_coh, n_coh, n_init) str, where
-    initial condition 0 is the stimulus-onset state, ``axis`` (n_coh,) and ``final_states``
+    initial condition 0 is the stimulus-onset state, ``confidence`` (same shape, the
+    classifier's confidence in each label), ``axis`` (n_coh,) and ``final_states``
     (n_contexts, n_coh, n_coh, n_state) of the onset runs.
     """
     axis = inp.coherence_axis(settings.coherence_max, settings.n_coherences)
     c1, c2 = np.meshgrid(axis, axis, indexing="ij")
-    labels, finals = [], []
+    labels, confidence, finals = [], [], []
     for context in settings.contexts:
         init = onset_state(model, task, context)[None]
         if settings.n_init:
@@ -154,9 +156,10 @@ def attractor_map(model, task, settings, rng, *, thresholds=None) -> dict:
             thresholds=thresholds, rng=int(rng.integers(2**31 - 1)))
         att = census.attractors
         labels.append(np.asarray(att.label).reshape(axis.size, axis.size, init.shape[0]))
+        confidence.append(np.asarray(att.confidence, float).reshape(labels[-1].shape))
         finals.append(np.asarray(att.final_states)[:, 0].reshape(axis.size, axis.size, -1))
-    return {"labels": np.stack(labels).astype("U16"), "axis": axis,
-            "final_states": np.stack(finals)}
+    return {"labels": np.stack(labels).astype("U16"), "confidence": np.stack(confidence),
+            "axis": axis, "final_states": np.stack(finals)}
 
 
 def _bounds(mask_qp, mask_und, where=None) -> tuple[float, float]:
@@ -168,15 +171,21 @@ def _bounds(mask_qp, mask_und, where=None) -> tuple[float, float]:
 
 
 def map_fractions(labels: np.ndarray, axis: np.ndarray, contexts, coherence_max,
-                  prefix: str = "fqp") -> dict:
+                  prefix: str = "fqp", confidence: np.ndarray | None = None) -> dict:
     """f_QP bounds overall, per context, at low and high |relevant coherence|; label shares.
 
-    The lower bound counts grid points labelled quasi-periodic, the upper bound adds the
-    undetermined ones (an undetermined attractor may be quasi-periodic). Onset runs only.
+    The lower bound counts grid points labelled quasi-periodic with the classifier's
+    confidence >= ``attractorkit.attractors.CONFIDENT`` (0.9; every quasi-periodic label when
+    ``confidence`` is None); the upper bound counts every quasi-periodic and undetermined label
+    (an undetermined attractor may be quasi-periodic), as
+    :func:`attractorkit.attractors.qp_share_bounds` does. Onset runs only.
     """
     onset = labels[..., 0]
-    qp = onset == "quasi_periodic"
-    und = onset == "undetermined"
+    any_qp = onset == "quasi_periodic"
+    qp = any_qp
+    if confidence is not None:
+        qp = any_qp & (np.asarray(confidence)[..., 0] >= CONFIDENT)
+    und = (onset == "undetermined") | (any_qp & ~qp)
     c1, c2 = np.meshgrid(axis, axis, indexing="ij")
     low = np.stack([np.abs(inp.relevant_coherence(k, c1, c2)) < coherence_max / 2
                     for k in contexts])

@@ -178,7 +178,7 @@ def example_orbit(model, task, settings, amap, rng) -> dict:
 def _census_fractions(model, task, a, spec, prefix, thresholds=None) -> tuple[dict, dict]:
     amap = attractor_map(model, task, a, _rng(spec, 1), thresholds=thresholds)
     return amap, map_fractions(amap["labels"], amap["axis"], a.contexts, a.coherence_max,
-                               prefix=prefix)
+                               prefix=prefix, confidence=amap["confidence"])
 
 
 def analyse_trained(config: StudyConfig, spec, result, checkpoints) -> dict:
