@@ -42,6 +42,8 @@ examples:
   attractorkit reproduce --config my-study.toml --out results/ --n-jobs 8
   attractorkit reproduce --preset paper --cluster dask://scheduler:8786
   attractorkit reproduce --preset quick --dump-config > my-study.toml
+  attractorkit reproduce --preset standard --report-only --out results/standard \
+      --reruns results/standard-seeds-15-29
 """
 
 
@@ -65,7 +67,35 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print the runs, estimated CPU-hours, wall time and peak memory on "
                         "this machine (from short measurements here), and exit")
+    p.add_argument("--reruns", metavar="DIR", type=Path, nargs="+", default=(),
+                   help="output directories of reruns of the same study with other seeds; "
+                        "each claim reports the share of them giving the same verdict")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+#: the largest networks.csv a rerun may bring (the standard preset's is about 210 kB)
+MAX_TABLE_BYTES = 64 * 2**20
+
+
+def _rerun_tables(dirs) -> list[dict]:
+    """The run tables (``networks.csv``) of the ``--reruns`` directories."""
+    from attractorkit.core._errors import ValidationError
+
+    from .study.aggregate import read_csv
+
+    tables = []
+    for d in dirs:
+        found = [p for p in (d / "networks.csv", d / "report" / "networks.csv") if p.is_file()]
+        if not found:
+            raise ValidationError(f"--reruns: expected a study output directory with "
+                                  f"networks.csv or report/networks.csv, received {d}")
+        path = found[0]
+        if path.is_symlink() or path.stat().st_size > MAX_TABLE_BYTES:
+            raise ValidationError(f"--reruns: expected a regular networks.csv of at most "
+                                  f"{MAX_TABLE_BYTES // 2**20} MB, received {path} (a link or "
+                                  f"{path.stat().st_size} bytes)")
+        tables.append(read_csv(path.read_text()))
+    return tables
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -136,6 +166,7 @@ def _run(config, out: Path, n_jobs: int, args) -> int:
 
     start = time.perf_counter()
     code = 0
+    reruns = _rerun_tables(args.reruns)   # read first: a bad directory fails before a sweep
     if not args.report_only:
         where = (f"Dask cluster {args.cluster}" if args.cluster else
                  f"Ray cluster {args.ray}" if args.ray else f"{n_jobs} local process(es)")
@@ -167,7 +198,7 @@ def _run(config, out: Path, n_jobs: int, args) -> int:
             print(f"no run directories: the report is computed from {saved[0]} (no "
                   f"{RUNS_FILE} beside it: figures that need the runs' arrays are left out)",
                   file=sys.stderr)
-    path = write_report(out, config, table=table, runs=runs)
+    path = write_report(out, config, table=table, runs=runs, reruns=reruns)
     print((path.parent / "claims.md").read_text())
     print(f"report: {path} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return code

@@ -175,3 +175,36 @@ def test_bad_tables_are_refused():
     t["fqp_lower"] = t["fqp_lower"][:-1]
     with pytest.raises(ValidationError, match="length"):
         cl.evaluate_claims(t, SETTINGS)
+
+
+def _other_seeds(table, offset):
+    out = dict(table)
+    out["seed"] = np.asarray(table["seed"]) + offset
+    return out
+
+
+def test_reruns_with_other_seeds_give_each_verdict_its_rerun_stability():
+    table = sim.simulate_table(STRONG, np.random.default_rng(0))
+    same = _other_seeds(sim.simulate_table(STRONG, np.random.default_rng(1)), 1000)
+    without = _other_seeds(sim.simulate_table(
+        dataclasses.replace(STRONG, balance=0.0), np.random.default_rng(2)), 2000)
+    alone = {c["id"]: c for c in cl.evaluate_claims(table, SETTINGS)}
+    assert all(c["rerun_stability"] is None and c["n_reruns"] == 0 for c in alone.values())
+    one = {c["id"]: c for c in cl.evaluate_claims(table, SETTINGS, reruns=[same])}
+    assert one["balance"]["verdict"] == "reproduced"
+    assert one["balance"]["rerun_stability"] == 1.0 and one["balance"]["n_reruns"] == 1
+    # a rerun without the effect: the verdict holds in 1 of 2 reruns, not in most
+    two = {c["id"]: c for c in cl.evaluate_claims(table, SETTINGS, reruns=[same, without])}
+    assert two["balance"]["rerun_stability"] == 0.5
+    assert two["balance"]["verdict"] == "inconclusive"
+    assert "rerun" in two["balance"]["reason"] and "other seeds" in two["balance"]["reason"]
+    assert two["qp_delta"]["verdict"] == "reproduced"   # unaffected claims stay
+
+
+def test_a_rerun_must_use_other_seeds():
+    table = sim.simulate_table(STRONG, np.random.default_rng(0))
+    with pytest.raises(ValidationError, match=r"reruns\[0\].*other seeds.*seed=0"):
+        cl.evaluate_claims(table, SETTINGS, reruns=[table])
+    other = _other_seeds(table, 1000)
+    with pytest.raises(ValidationError, match=r"reruns\[1\]"):
+        cl.evaluate_claims(table, SETTINGS, reruns=[other, other])

@@ -50,6 +50,27 @@ def test_reproduce_end_to_end_then_rerun_is_quick(tmp_path, capsys):
                  "--no-progress"]) == 0
     for name in ("claims.json", "study.json", "claims.md", "index.html", "networks.csv"):
         assert (committed / "report" / name).read_bytes() == (out / "report" / name).read_bytes()
+    # a rerun with other seeds (here the same numbers under other seed numbers): every
+    # verdict holds in it; the same directory again is refused (not other seeds)
+    from attractorkit.reference_models.study.aggregate import read_csv, table_csv
+
+    rerun = tmp_path / "rerun"
+    rerun.mkdir()
+    t = read_csv((out / "report" / "networks.csv").read_text())
+    t["seed"] = [s + 100 for s in t["seed"]]
+    (rerun / "networks.csv").write_text(table_csv(t))
+    capsys.readouterr()
+    assert main(["reproduce", "--config", str(cfg), "--out", str(committed), "--report-only",
+                 "--no-progress", "--reruns", str(rerun)]) == 0
+    rc = json.loads((committed / "report" / "claims.json").read_text())
+    assert all(c["n_reruns"] == 1 and c["rerun_stability"] == 1.0 for c in rc)
+    assert "1 of 1" in (committed / "report" / "claims.md").read_text()
+    assert main(["reproduce", "--config", str(cfg), "--out", str(committed), "--report-only",
+                 "--no-progress", "--reruns", str(committed)]) == 2
+    assert "other seeds" in capsys.readouterr().err
+    assert main(["reproduce", "--config", str(cfg), "--out", str(committed), "--report-only",
+                 "--no-progress", "--reruns", str(tmp_path / "missing")]) == 2
+    assert "--reruns" in capsys.readouterr().err
     figures = sorted(p.name for p in (out / "report" / "figures").glob("*.png"))
     assert figures == sorted(p.name for p in (committed / "report" / "figures").glob("*.png"))
     # claims.json: one object per claim with the fields a reader looks for first

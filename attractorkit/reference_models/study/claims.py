@@ -24,6 +24,8 @@ import dataclasses
 
 import numpy as np
 
+from attractorkit.core._errors import ValidationError
+
 from . import stats as st
 from .aggregate import trained_networks, validate_table
 
@@ -307,9 +309,15 @@ def _resample_units(t: dict, rng) -> dict:
     return out
 
 
-def evaluate_claims(table, settings, *, complexities=None) -> list[dict]:
+def evaluate_claims(table, settings, *, complexities=None, reruns=()) -> list[dict]:
     """Every claim: estimates (both f_QP bounds), tests, Holm-corrected verdicts, stability,
     and the same estimates on the untrained networks.
+
+    ``reruns`` are the run tables of reruns of the same design with other seeds (independent
+    initialisations: no (delta, complexity, seed) unit may appear in ``table`` and a rerun, or
+    in two reruns). Each claim's ``rerun_stability`` is then the share of reruns whose verdict
+    equals the verdict of ``table`` (None without reruns), and a verdict that holds in at most
+    ``settings.stability_min`` of them is not called reproduced or not reproduced.
 
     ``complexities`` orders the complexity levels from easiest to hardest (default: their
     order of first appearance). Each entry holds ``id``, ``claim``, ``paper``, ``source``,
@@ -333,6 +341,7 @@ def evaluate_claims(table, settings, *, complexities=None) -> list[dict]:
                     same[r["id"]] += r["verdict"] == next(x["verdict"] for x in rows
                                                           if x["id"] == r["id"])
         stab = {k: v / s.stability_resamples for k, v in same.items()}
+    again = _rerun_agreement(validate_table(table), rows, reruns, s, complexities)
     untrained = _untrained(t, s, complexities)
     out = []
     for r in rows:
@@ -343,6 +352,11 @@ def evaluate_claims(table, settings, *, complexities=None) -> list[dict]:
             reason = (f"{verdict} in the full data ({reason}) but in only {share:.0%} of "
                       f"{s.stability_resamples} resamples of the networks")
             verdict = st.INCONCLUSIVE
+        held = again.get(r["id"])
+        if held is not None and verdict != st.INCONCLUSIVE and held <= s.stability_min:
+            reason = (f"{verdict} in this run ({reason}) but the same in only {held:.0%} of "
+                      f"{len(reruns)} rerun(s) with other seeds")
+            verdict = st.INCONCLUSIVE
         measure, test = _MEASURES[r["id"]]
         out.append({
             "id": r["id"], "claim": claim, "paper": paper, "source": source,
@@ -352,9 +366,40 @@ def evaluate_claims(table, settings, *, complexities=None) -> list[dict]:
             "p_support_holm": _num(r["p_support_holm"]),
             "p_against_holm": _num(r["p_against_holm"]),
             "verdict": verdict, "reason": reason, "stability": share,
+            "rerun_stability": held, "n_reruns": len(reruns),
             "untrained": untrained.get(r["id"]),
         })
     return out
+
+
+def _units(t: dict) -> set:
+    return set(_keys(t, range(len(t["paradigm"]))))
+
+
+def _rerun_agreement(t: dict, rows: list[dict], reruns, s, complexities) -> dict:
+    """Per claim id, the share of ``reruns`` (run tables with other seeds) whose verdict is the
+    verdict of ``rows`` (the claims of the whole table ``t``); empty without reruns."""
+    reruns = list(reruns)
+    if not reruns:
+        return {}
+    seen = _units(t)
+    same = {r["id"]: 0 for r in rows}
+    for k, other in enumerate(reruns):
+        rt = trained_networks(validate_table(other), s)
+        units = _units(validate_table(other))
+        shared = seen & units
+        if shared:
+            delta, complexity, seed = sorted(shared)[0][:3]
+            raise ValidationError(
+                f"reruns[{k}]: expected a rerun with other seeds (independent "
+                f"initialisations), received {len(shared)} unit(s) already in the study or an "
+                f"earlier rerun, e.g. delta={delta}, complexity={complexity!r}, seed={seed}")
+        seen |= units
+        verdict = {r["id"]: r["verdict"] for r in rows}
+        for r in _verdicts(rt, s, complexities, None):
+            if r["id"] in same:
+                same[r["id"]] += r["verdict"] == verdict[r["id"]]
+    return {k: v / len(reruns) for k, v in same.items()}
 
 
 def _num(v):

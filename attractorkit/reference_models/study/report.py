@@ -133,16 +133,22 @@ def _untrained_number(c) -> str:
 
 def claims_markdown(claims: list[dict]) -> str:
     lines = ["| claim | our number [95% CI] | untrained | n | Holm p (support / against) | "
-             "power | stability | verdict |", "|---|---|---|---|---|---|---|---|"]
+             "power | stability | reruns | verdict |", "|---|---|---|---|---|---|---|---|---|"]
     for c in claims:
         n = min(e["n"] for e in c["estimate"].values())
         q = {k: str(c[k]).replace("|", "\\|") for k in ("claim", "reason")}
         lines.append(
             f"| {q['claim']} | {_number(c)} | {_untrained_number(c)} | {n} | "
             f"{_fmt(c['p_support_holm'], 3)} / {_fmt(c['p_against_holm'], 3)} | "
-            f"{_fmt(c.get('power'), 2)} | {_fmt(c['stability'], 2)} | **{c['verdict']}**: "
-            f"{q['reason']} |")
+            f"{_fmt(c.get('power'), 2)} | {_fmt(c['stability'], 2)} | {_reruns(c)} | "
+            f"**{c['verdict']}**: {q['reason']} |")
     return "\n".join(lines) + "\n"
+
+
+def _reruns(c) -> str:
+    """The share of reruns with other seeds giving the same verdict, and their number."""
+    n = c.get("n_reruns") or 0
+    return "none" if n == 0 else f"{_fmt(c['rerun_stability'], 2)} of {n}"
 
 
 def _claims_html(claims):
@@ -158,10 +164,12 @@ def _claims_html(claims):
             f"<td>{html.escape(c['test'])}; Holm p = {_fmt(c['p_support_holm'], 3)} "
             f"(support), {_fmt(c['p_against_holm'], 3)} (against)</td>"
             f"<td>{_fmt(c.get('power'), 2)}</td><td>{_fmt(c['stability'], 2)}</td>"
+            f"<td>{html.escape(_reruns(c))}</td>"
             f"<td><b>{c['verdict']}</b><br><small>{html.escape(c['reason'])}</small></td></tr>")
     return ("<table><tr><th>claim (the paper)</th><th>our number [95% CI]</th>"
             "<th>untrained (update 0)</th><th>test</th><th>power at the SESOI</th>"
-            "<th>stability</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
+            "<th>stability (resampled networks)</th><th>reruns with other seeds</th>"
+            "<th>verdict</th></tr>" + "".join(rows) + "</table>")
 
 
 def _table_html(rows, cols):
@@ -197,11 +205,12 @@ def _png(fig) -> bytes:
 
 
 def write_report(out_dir, config: StudyConfig, *, table: dict | None = None,
-                 runs: list[dict] | None = None) -> Path:
+                 runs: list[dict] | None = None, reruns=()) -> Path:
     """Aggregate the finished runs of ``out_dir`` (or the given run ``table``, e.g. from a
     ``networks.csv``, with the ``runs`` of its ``runs.npz`` if there is one: figures that need
-    the runs' arrays are otherwise left out) and write ``out_dir/report/``. Returns the path of
-    ``index.html``."""
+    the runs' arrays are otherwise left out) and write ``out_dir/report/``. ``reruns``: run
+    tables of reruns with other seeds, whose verdicts give each claim's rerun stability
+    (:func:`evaluate_claims`). Returns the path of ``index.html``."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -212,7 +221,7 @@ def write_report(out_dir, config: StudyConfig, *, table: dict | None = None,
     table = collect_table(out_dir) if table is None else dict(table)
     stats = config.stats
     cells = cell_summaries(table, stats)
-    claims = evaluate_claims(table, stats, complexities=config.complexities)
+    claims = evaluate_claims(table, stats, complexities=config.complexities, reruns=reruns)
     from .claims import MAIN_CLAIMS
 
     n_main = sum(c["id"] in MAIN_CLAIMS for c in claims)
@@ -244,7 +253,8 @@ def write_report(out_dir, config: StudyConfig, *, table: dict | None = None,
         f"initialisations per cell, RL and SL paired on each). {n_fail} networks did not reach "
         f"the training criterion"
         f"{'; the claims use only those that did' if stats.criterion_only else ''}. Verdicts "
-        f"(Holm-corrected across claims, both f_QP bounds, stable in most resamples): "
+        f"(Holm-corrected across claims, both f_QP bounds, stable in most resamples"
+        f"{f' and in most of {len(reruns)} rerun(s) with other seeds' if reruns else ''}): "
         f"{counts['reproduced']} reproduced, {counts['not reproduced']} not reproduced, "
         f"{counts['inconclusive']} inconclusive. Config hash "
         f"<code>{config.config_hash()[:12]}</code>. Methods: docs/study.md.</p>"
