@@ -14,7 +14,13 @@ record or a stored evidence row can be examined (or re-decided under other
 from __future__ import annotations
 
 from ._audit import CensusAudit, audit_census
-from ._bounds import CONFIDENT, ThresholdSensitivity, qp_share_bounds, relabel, threshold_sensitivity
+from ._bounds import (
+    CONFIDENT,
+    ThresholdSensitivity,
+    qp_share_bounds,
+    relabel,
+    threshold_sensitivity,
+)
 from ._census import Census, attractor_census
 from ._classify import classify_attractors
 from ._decide import LABELS, Decision, SlowApproach, approaching, decide
