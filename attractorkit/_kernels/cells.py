@@ -143,20 +143,22 @@ def _jacobians_for(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
     return impl
 
 
-@njit(cache=True)
+# cell_step, cell_jacobians and cell_jacobian are inlined into their callers: the callers call
+# the family's implementation (an overload, compiled once per family) directly.
+@njit(cache=True, inline="always")
 def cell_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out):
     """One sample: out = F(h, x) (the next state for maps, dh/dt for flows)."""
     _family_step(cell, act, alpha, Wh, Wx, bh, bx, h, x, out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def cell_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
     """One sample: J = dF/dh (n_state, n_state) and Jx = dF/dx (n_state, n_input); an ``Jx``
     without rows is skipped."""
     _family_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx)
 
 
-@njit(cache=True, inline="always")  # no compilation of its own: callers call cell_jacobians
+@njit(cache=True, inline="always")  # like cell_step and cell_jacobians: no compilation of its own
 def cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, h, x, J):
     """One sample: J = dF/dh, shape (n_state, n_state)."""
     cell_jacobians(cell, act, alpha, Wh, Wx, bh, bx, h, x, J, np.empty((0, 0)))
@@ -173,7 +175,10 @@ def _vanilla_preacts_dense(Wh, Wx, bh, bx, H, X, Z):
     n = Wh.shape[1]
     m = X.shape[1]
     np.dot(H, Wh[0].T, Z)
-    UT = np.ascontiguousarray(Wx[0, :, :m].T)
+    UT = np.empty((m, n))   # a loop, not np.ascontiguousarray: less to compile
+    for k in range(m):
+        for i in range(n):
+            UT[k, i] = Wx[0, i, k]
     bias = np.empty(n)
     for i in range(n):
         bias[i] = bh[0, i] + bx[0, i]

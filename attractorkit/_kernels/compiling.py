@@ -7,7 +7,7 @@ the compilation once. numba announces every real compilation (not a cache load) 
 ``numba:compile`` event; :func:`install` listens to it and, the first time one of our kernels
 compiles in a process, logs one record at WARNING level on the ``attractorkit`` logger:
 
-    compiling numba kernels for first use, about 20 s once ...
+    compiling numba kernels for first use, about 15 s once ...
 
 Why a log record and not a warning or a print: an application that configures logging controls
 it like any other record, and the test suite turns warnings into errors, where a compilation is
@@ -33,8 +33,9 @@ __all__ = ["install", "compile_progress", "compile_log", "expect_compilation", "
 log = logging.getLogger("attractorkit")
 
 #: Typical first-use compilation of a whole analysis (``ak.analyze`` of a vanilla map) on the
-#: 2-core reference machine, from ``benchmarks/bench_cold_start.py``.
-TYPICAL_SECONDS = 20
+#: 2-core reference machine, from ``benchmarks/bench_cold_start.py`` (the README example from an
+#: empty cache: about 14 CPU-s, of which 9 s compile the kernels).
+TYPICAL_SECONDS = 15
 
 _lock = threading.Lock()
 _state = {"installed": False, "announced": False, "scopes": 0, "bar": None}

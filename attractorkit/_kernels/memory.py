@@ -4,7 +4,7 @@
 :func:`kernel_array`: a C-contiguous, writable float64 (or int64) array, copied only when the
 input is not one already. numba compiles one machine-code specialisation per argument type, and
 a read-only or non-contiguous array is another type: passing one (a ``np.broadcast_to`` view,
-an array a caller froze) compiles the whole kernel a second time, 10-20 s for the larger ones.
+an array a caller froze) compiles the whole kernel a second time, seconds for the larger ones.
 """
 
 from __future__ import annotations

@@ -22,12 +22,18 @@ The batched entry points (:func:`newton_batch`, :func:`relu_region_fixed_points`
 :func:`.memory.kernel_array`, so each ``*_rows`` kernel compiles one specialisation only (a
 read-only or broadcast argument would compile it again), and write the results into the
 caller's output arrays.
+
+First-use compilation (issue 20: 11.5 -> about 4 s for a vanilla cell): the kernels copy arrays
+in loops rather than by slice assignment, and solve through LAPACK's ``gesv`` directly rather
+than ``np.linalg.solve`` (both pull in numba's formatting of shape-error messages, seconds of
+compilation each), and :func:`newton_one` and :func:`residual_jacobian` are inlined into their
+one caller (a separately compiled function is optimised and emitted again in each caller).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from .cells import cell_jacobian, cell_step
 from .memory import kernel_array
@@ -43,11 +49,21 @@ _N_LM = 10
 _STALL_WINDOW = 10  # stalled when q fell by less than _STALL_DECREASE over this many steps
 _STALL_DECREASE = 1e-2
 
+try:   # numba's own entry to LAPACK's dgesv (private API: fall back to np.linalg.solve)
+    from numba.np.linalg import _LAPACK, ensure_lapack
+    from numba.np.linalg import F_INT_nptype as _F_INT
+
+    ensure_lapack()
+    _xgesv = _LAPACK().numba_xgesv(types.float64)
+    _KIND = ord("d")
+    HAVE_GESV = True
+except Exception:  # noqa: BLE001 - any change of numba's internals
+    HAVE_GESV = False
+
 
 @njit(cache=True)
-def safe_solve(A, r, out):
-    """out = A^-1 r; False (out untouched) when LAPACK reports A singular or the result is
-    not finite."""
+def _solve_numpy(A, r, out):
+    """out = A^-1 r through ``np.linalg.solve`` (the fallback of :func:`safe_solve`)."""
     try:
         x = np.linalg.solve(A, r)
     except Exception:  # noqa: BLE001 - numba raises LinAlgError on exact singularity
@@ -58,6 +74,40 @@ def safe_solve(A, r, out):
     for i in range(x.shape[0]):
         out[i] = x[i]
     return True
+
+
+@njit(cache=True)
+def _solve_gesv(A, r, out):
+    """out = A^-1 r, by LAPACK's ``gesv`` as ``np.linalg.solve`` calls it (same bits); False
+    (out untouched) when A or r is not finite, LAPACK reports A singular or the result is not
+    finite. Calling ``gesv`` directly skips ``np.linalg.solve``'s argument copies, whose shape
+    checks format error messages: about 3 s of compilation for every kernel using it."""
+    n = A.shape[0]
+    if n == 0:
+        return True
+    a = np.empty((n, n))   # A in Fortran order: the transpose, C-contiguous
+    b = np.empty(n)
+    for i in range(n):
+        if not np.isfinite(r[i]):
+            return False
+        b[i] = r[i]
+        for j in range(n):
+            if not np.isfinite(A[i, j]):
+                return False
+            a[j, i] = A[i, j]
+    ipiv = np.empty(n, _F_INT)
+    info = _xgesv(_KIND, n, 1, a.ctypes, n, ipiv.ctypes, b.ctypes, n)
+    if info != 0 or ipiv.shape[0] != a.shape[0]:   # the use keeps a, ipiv alive past the call
+        return False
+    for i in range(n):
+        if not np.isfinite(b[i]):
+            return False
+    for i in range(n):
+        out[i] = b[i]
+    return True
+
+
+safe_solve = _solve_gesv if HAVE_GESV else _solve_numpy
 
 
 @njit(cache=True)
@@ -82,18 +132,30 @@ def residual(cell, act, alpha, Wh, Wx, bh, bx, h, x, period, is_map, orbit, r):
     return 0.5 * q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def residual_jacobian(cell, act, alpha, Wh, Wx, bh, bx, x, period, is_map, orbit, Jg):
     """Jg = dG/dh from an orbit filled by :func:`residual` (chain rule over the period)."""
     n = Jg.shape[0]
-    Jk = np.empty((n, n))
     cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, orbit[0], x, Jg)
-    for k in range(1, period if is_map else 1):
-        cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, orbit[k], x, Jk)
-        Jg[:, :] = Jk @ Jg
+    if is_map and period > 1:
+        Jk = np.empty((n, n))
+        P = np.empty((n, n))
+        for k in range(1, period):
+            cell_jacobian(cell, act, alpha, Wh, Wx, bh, bx, orbit[k], x, Jk)
+            np.dot(Jk, Jg, P)   # what Jk @ Jg computes, without a slice assignment
+            _copy(P, Jg)
     if is_map:
         for i in range(n):
             Jg[i, i] -= 1.0
+
+
+@njit(cache=True, inline="always")
+def _copy(src, dst):
+    """dst = src for 2-D arrays of one shape (a slice assignment compiles a shape check that
+    formats its error message: seconds of compilation)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
 
 
 @njit(cache=True)
@@ -106,7 +168,7 @@ def _absmax(v):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max_iter,
                max_norm, h):
     """Solve from h0 into h; returns (status, iterations, q, max|G|)."""
@@ -118,6 +180,10 @@ def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max
     d = np.empty(n)
     hn = np.empty(n)
     Jg = np.empty((n, n))
+    JtJ = np.empty((n, n))
+    A = np.empty((n, n))
+    g = np.empty(n)
+    neg = np.empty(n)
     for i in range(n):
         h[i] = h0[i]
     q = residual(cell, act, alpha, Wh, Wx, bh, bx, h, x, period, is_map, orbit, r)
@@ -137,7 +203,9 @@ def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max
         residual_jacobian(cell, act, alpha, Wh, Wx, bh, bx, x, period, is_map, orbit, Jg)
         accepted = False
         qn = np.inf
-        if safe_solve(Jg, -r, d):
+        for i in range(n):
+            neg[i] = -r[i]
+        if safe_solve(Jg, neg, d):
             t = 1.0
             for _ in range(_N_BACKTRACK):
                 for i in range(n):
@@ -149,17 +217,19 @@ def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max
                     break
                 t *= 0.5
         if not accepted:
-            JtJ = Jg.T @ Jg
-            g = Jg.T @ r
+            np.dot(Jg.T, Jg, JtJ)   # = Jg.T @ Jg
+            np.dot(Jg.T, r, g)      # = Jg.T @ r
             s = 0.0
             for i in range(n):
                 s += JtJ[i, i]
             s = max(s / n, 1e-300)
             for _ in range(_N_LM):
-                A = JtJ.copy()
+                _copy(JtJ, A)
                 for i in range(n):
                     A[i, i] += mu * s
-                if safe_solve(A, -g, d):
+                for i in range(n):
+                    neg[i] = -g[i]
+                if safe_solve(A, neg, d):
                     for i in range(n):
                         hn[i] = h[i] + d[i]
                     qn = residual(cell, act, alpha, Wh, Wx, bh, bx, hn, x, period, is_map,
@@ -177,7 +247,7 @@ def newton_one(cell, act, alpha, Wh, Wx, bh, bx, h0, x, period, is_map, tol, max
             step = max(step, abs(hn[i] - h[i]))
             h[i] = hn[i]
             r[i] = rn[i]
-        orbit[:, :] = trial_orbit
+        _copy(trial_orbit, orbit)
         q = qn
         if _absmax(h) > max_norm:
             status = DIVERGED

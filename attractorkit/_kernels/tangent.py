@@ -134,7 +134,7 @@ def lyapunov_rows(k, nb, cell, act, alpha, Wh, Wx, bh, bx, flow, dt, H, X, cidx,
         h = H[b]
         Q = Q0[b].copy()
         diverged_at[b] = -1
-        seg_start = 0
+        seg_start = np.int64(0)   # not a literal 0: _accumulate would compile for that too
         for t in range(n_transient + n_steps):
             x = X[cidx[b], t if Tx > 1 else 0]
             s = t - n_transient
@@ -202,7 +202,7 @@ def vanilla_lyapunov_rows(k, nb, act, alpha, WhT, Wx, C, X, cidx_all, H_all, Q0_
     alive = np.ones(B, dtype=np.bool_)
     for b in range(B):
         diverged_at[b] = -1
-    seg_start = 0
+    seg_start = np.int64(0)   # not a literal 0: _accumulate would compile for that too
     Hv = S[:B]
     for t in range(n_steps):
         np.dot(S, WhT, Z)

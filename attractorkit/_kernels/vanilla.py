@@ -3,6 +3,11 @@ signature of :mod:`attractorkit._kernels.cells`.
 
 Map ``h' = (1 - alpha) h + alpha phi(z)``, flow ``dh/dt = alpha (-h + phi(z))``, with
 ``z = Wh h + Wx u + bh + bx``; layer l > 0 reads the new state of layer l-1 as its input u.
+
+The functions are inlined into their callers (``inline="always"``: no compilation of their
+own, and one level less of numba's per-function optimisation and code generation, which
+dominated the first-use compilation of the Newton kernel). numba's cache does not notice edits
+of this file in the callers' cached code: clear the cache (or touch cells.py) with them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from numba import njit
 from .activations import activate, activate_derivative
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _vanilla_preact(l, Wh, Wx, bh, bx, h_l, u_l, z):
     """z = Wh[l] h_l + Wx[l] u_l + bh[l] + bx[l] (u_l may be shorter than Wx's padded width)."""
     H = Wh.shape[1]
@@ -27,7 +32,7 @@ def _vanilla_preact(l, Wh, Wx, bh, bx, h_l, u_l, z):
         z[i] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def vanilla_step(flow, act, alpha, Wh, Wx, bh, bx, h, x, out):
     """out = F(h, x): the next state of the map, or dh/dt of the flow."""
     L = Wh.shape[0]
@@ -46,7 +51,7 @@ def vanilla_step(flow, act, alpha, Wh, Wx, bh, bx, h, x, out):
                 out[l * H + i] = (1.0 - alpha) * h_l[i] + alpha * a[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def vanilla_jacobians(flow, act, alpha, Wh, Wx, bh, bx, h, x, J, Jx):
     """Fill J = dF/dh (n_state, n_state) and, unless ``Jx`` has no rows, Jx = dF/dx
     (n_state, n_input).

@@ -227,3 +227,23 @@ def test_relu_region_kernels_match_numpy(rng):
         for j in range(p):   # one step of the affine map of region seq[k, j]
             h = (1 - alpha) * h + alpha * seq[k, j] * (W @ h + C[cond[k]])
         np.testing.assert_allclose(h, Hp[k], rtol=1e-9, atol=1e-10)
+
+
+def test_direct_gesv_solve_matches_numpy_solve_and_its_fallback():
+    """safe_solve calls LAPACK's gesv through numba's entry point (faster to compile); its
+    fallback for a numba without that entry is np.linalg.solve: same bits, same refusals."""
+    from attractorkit._kernels import newton as nk
+
+    assert nk.HAVE_GESV   # the numba this suite runs on has the entry point
+    rng = np.random.default_rng(0)
+    for n in (1, 3, 40):
+        A, r = rng.normal(size=(n, n)), rng.normal(size=n)
+        a, b = np.full(n, 7.0), np.full(n, 7.0)
+        assert nk._solve_gesv(A, r, a) and nk._solve_numpy(A, r, b)
+        assert np.array_equal(a, b) and np.array_equal(a, np.linalg.solve(A, r))
+    for A, r in ((np.zeros((3, 3)), np.ones(3)),                      # singular
+                 (np.diag([1.0, np.nan, 1.0]), np.ones(3)),           # not finite
+                 (np.eye(3), np.array([1.0, np.inf, 0.0]))):
+        a, b = np.full(3, 7.0), np.full(3, 7.0)
+        assert not nk._solve_gesv(A, r, a) and not nk._solve_numpy(A, r, b)
+        assert np.all(a == 7.0) and np.all(b == 7.0)   # out untouched
