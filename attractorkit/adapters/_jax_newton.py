@@ -8,9 +8,9 @@ it stops. Per iteration and point:
 
 1. Newton step ``J_G d = -G``; the first of the steps ``t d``, ``t = 1, 1/2, ..., 1/128``, with
    ``q(h + t d) <= (1 - 1e-4 t) q(h)`` is taken (Armijo);
-2. when none is, the Levenberg-Marquardt steps ``(J_G^T J_G + mu s I) d = -J_G^T G``, ``mu``
-   multiplied by 4 after each rejected step (at most 10): the first that lowers ``q`` is taken
-   and ``mu`` is divided by 3;
+2. when none is, the Levenberg-Marquardt steps ``(J_G^T J_G + mu s I) d = -J_G^T G`` (solved
+   by Cholesky: the matrix is symmetric positive definite), ``mu`` multiplied by 4 after each
+   rejected step (at most 10): the first that lowers ``q`` is taken and ``mu`` is divided by 3;
 3. the point stops when converged, stalled (no step lowers q, a negligible step, or q fell by
    less than 1% over 10 iterations), diverged (``max|h| > max_norm`` or not finite) or at
    ``max_iter``.
@@ -117,7 +117,7 @@ class JaxNewton:
 
         vG = jax.vmap(G)
         vJ = jax.vmap(jax.jacfwd(G))
-        solve = _solver(jax)
+        solve, spd_solve = _solver(jax), _spd_solver(jax)
 
         def settle_status(st, h, r, it, tol, max_iter):
             conv = amax(r) <= tol * jnp.maximum(1.0, amax(h))
@@ -185,7 +185,7 @@ class JaxNewton:
                 def lm_body(s):
                     j, accl, hn, rn, qn, mu = s
                     need = lm_need & ~accl
-                    dl, okl = solve(JtJ + (mu * sc)[:, None, None] * eye, -g)
+                    dl, okl = spd_solve(JtJ + (mu * sc)[:, None, None] * eye, -g)
                     good, ht, rt, qt = vtrial(need & okl, dl, lambda qt: qt < q)
                     mu = jnp.where(good, jnp.maximum(mu / 3.0, 1e-12),
                                    jnp.where(need, mu * 4.0, mu))
@@ -226,6 +226,21 @@ def _solver(jax):
 
     def solve(A, b):
         x = jnp.linalg.solve(A, b[..., None])[..., 0]
+        ok = jnp.all(jnp.isfinite(x), axis=1)
+        return jnp.where(ok[:, None], x, 0.0), ok
+
+    return solve
+
+
+def _spd_solver(jax):
+    """Batched ``solve`` for symmetric positive definite A (the damped normal equations of the
+    Levenberg-Marquardt steps) by Cholesky: about half the cost of an LU solve in XLA."""
+    jnp = jax.numpy
+    cho_solve = jax.scipy.linalg.cho_solve
+
+    def solve(A, b):
+        L = jnp.linalg.cholesky(A)
+        x = cho_solve((L, True), b[..., None])[..., 0]
         ok = jnp.all(jnp.isfinite(x), axis=1)
         return jnp.where(ok[:, None], x, 0.0), ok
 

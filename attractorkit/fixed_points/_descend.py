@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import newton as _nk
-from ..dynamics._simulate import simulate
+from ._modes import unstable_modes
 from ._newton import solve
-from ._region import inside
+from ._region import EARLY_STOP, inside, run_until_settled
 from ._relu_exact import relu_exact_points
 from ._search import deduplicate
 
@@ -42,8 +42,10 @@ def descend(model, X, H, cond, status, exact, opt, use_exact, regions, cache, sc
     ``max(1, max|h|)``) along its leading unstable modes (at most three); where the runs
     settle, polish with Newton (exact region solve for ReLU cells).
 
-    The saddles' linearisations come from ``cache`` (a :class:`StabilityCache`), where the
-    result's stability step finds them again. Returns the new points, their conditions and
+    With ``opt.stability`` the saddles' linearisations come from ``cache`` (a
+    :class:`StabilityCache`), where the result's stability step finds them again; without it
+    only their leading unstable modes are computed (:func:`unstable_modes`). The runs stop
+    early once settled (:func:`run_until_settled`). Returns the new points, their conditions and
     the confirmed (settled-on) points.
     """
     n = H.shape[1]
@@ -51,11 +53,11 @@ def descend(model, X, H, cond, status, exact, opt, use_exact, regions, cache, sc
     reps = unique_converged(model, X, H, cond, status, exact, opt, scale, region)[:256]
     if reps.size == 0:
         return none
-    st = cache.get(H[reps], cond[reps], n_modes=3)
+    modes, n_up = _modes(model, X, H[reps], cond[reps], opt, cache)
     starts, sc = [], []
     for i, r in enumerate(reps):
-        for j in range(min(int(st.unstable_dim[i]), st.modes.shape[2])):
-            v = np.real(st.modes[i, :, j])
+        for j in range(int(n_up[i])):
+            v = np.real(modes[i, :, j])
             v = v / max(np.max(np.abs(v)), 1e-300)
             step = eps * max(1.0, float(np.max(np.abs(H[r]))))
             starts += [H[r] + step * v, H[r] - step * v]
@@ -63,12 +65,8 @@ def descend(model, X, H, cond, status, exact, opt, use_exact, regions, cache, sc
     if not starts:
         return none
     S, sc = np.array(starts), np.array(sc, np.int64)
-    E = np.empty_like(S)
-    for k in np.unique(sc):
-        sel = sc == k
-        tr = simulate(model, S[sel], X[k], 1, n_transient=opt.n_settle - 1,
-                      divergence_threshold=opt.max_norm)
-        E[sel] = tr.states[0, :, 0]
+    E, _ = run_until_settled(model, S, sc, X, opt.n_settle, opt.max_norm,
+                             EARLY_STOP * opt.settle_tol)
     good = np.all(np.isfinite(E), axis=1)
     E, sc = E[good], sc[good]
     if use_exact:
@@ -78,3 +76,13 @@ def descend(model, X, H, cond, status, exact, opt, use_exact, regions, cache, sc
         sol = solve(model, E, np.ascontiguousarray(X[sc]), tol=opt.tol, max_norm=opt.max_norm)
         E, sc = sol.points[sol.converged], sc[sol.converged]
     return E, sc, (E, sc)
+
+
+def _modes(model, X, P, cond, opt, cache, k=3):
+    """Up to k leading unstable modes of each point (m, n_state, k) and how many there are:
+    from the full linearisations when the result will need them anyway (``opt.stability``),
+    else only those modes."""
+    if opt.stability:
+        st = cache.get(P, cond, n_modes=k)
+        return st.modes, np.minimum(st.unstable_dim, st.modes.shape[2])
+    return unstable_modes(model, P, cond, X, delta=opt.delta, k=min(k, P.shape[1]))

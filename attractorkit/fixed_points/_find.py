@@ -27,7 +27,7 @@ from ._manifolds import group_manifolds
 from ._newton import STATUS_NAMES, solve
 from ._options import FixedPointOptions, resolve
 from ._points import FixedPoints
-from ._region import inside, search_region, settle
+from ._region import EARLY_STOP, inside, search_region, settle
 from ._relu_exact import RegionCache, relu_enumerate, relu_exact_points, relu_spec
 from ._search import deduplicate, explore_midpoints, explore_newton, solve_condition, state_scale
 from ._seeds import sample_seeds, state_pools
@@ -130,7 +130,8 @@ def _search(model, X, initial_states, opt, use_exact, rng, progress):
             pools = state_pools(model, K, initial_states)
             m = min(max(16, opt.n_init // 8), min(len(p) for p in pools))
             starts = np.stack([p[rng.choice(len(p), m, replace=False)] for p in pools])
-        end, ce, move = settle(model, X, starts, opt.n_settle, opt.max_norm, runs=traj)
+        end, ce, move = settle(model, X, starts, opt.n_settle, opt.max_norm, runs=traj,
+                               stop_tol=EARLY_STOP * opt.settle_tol)
         visited.append(end)
         ok = move <= opt.settle_tol
         ends = end[ok], ce[ok], move[ok]

@@ -58,6 +58,10 @@ class FixedPointOptions:
         steps; where one settles (last step below ``settle_tol`` relative to
         ``max(1, max|h|)``) its end state is polished by Newton. Every stable point a
         trajectory reaches is found, and the summary counts the stable points confirmed so.
+        Runs stop early once their step falls below ``settle_tol / 1000`` or they repeat a
+        cycle of period at most 8 (which never settles). With ``explore``, runs from each
+        saddle along its leading unstable modes (at most three) settle the same way, and
+        their end states are polished too.
     n_settle : int, default 200
     settle_tol : float, default 1e-5
 

@@ -17,7 +17,18 @@ from ..core._prepare import kernel_spec
 from ..core._validation import as_float_array
 from ..dynamics._simulate import simulate
 
-__all__ = ["declared_bounds", "search_region", "settle", "inside"]
+__all__ = ["declared_bounds", "search_region", "settle", "inside", "run_until_settled",
+           "EARLY_STOP"]
+
+#: Runs are simulated in chunks of this many steps; after each chunk, the rows whose last
+#: step fell below the early-stopping tolerance stop (their later steps change nothing
+#: that the search uses: the end state is polished by Newton or solved exactly anyway).
+_CHUNK = 25
+#: Cycles of up to this period are recognised (and stopped) by :func:`run_until_settled`.
+_PERIODS = 8
+#: Early stop below this fraction of ``settle_tol`` (a thousand times stricter than the
+#: settling test, so that a run passing slowly by a saddle is not stopped there).
+EARLY_STOP = 1e-3
 
 _ACTIVATION_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "relu": (0.0, np.inf),
                      "softplus": (0.0, np.inf)}
@@ -85,20 +96,60 @@ def inside(region, H):
     return np.all((H >= region[0]) & (H <= region[1]), axis=1)
 
 
-def settle(model, X, starts, n_settle, max_norm, *, runs=None):
+def settle(model, X, starts, n_settle, max_norm, *, runs=None, stop_tol=0.0):
     """Run the starts (K, m, n_state) for ``n_settle`` steps under the conditions' inputs (or
-    take the trajectories ``runs`` (K, m, T, n_state) already run).
+    take the trajectories ``runs`` (K, m, T, n_state) already run); runs whose last step falls
+    below ``stop_tol`` stop early (:func:`run_until_settled`).
 
     Returns the end states (K * m, n_state), their conditions and the size of their last step
     relative to ``max(1, max|h|)`` (inf when diverged)."""
     if runs is None:
-        tr = simulate(model, starts, X, 1, n_transient=max(0, n_settle - 1),
-                      divergence_threshold=max_norm)
-        runs = np.concatenate([tr.initial[:, :, None], tr.states], axis=2)
+        K, m, n = starts.shape
+        cond = np.repeat(np.arange(K), m)
+        end, move = run_until_settled(model, starts.reshape(K * m, n), cond, X, n_settle,
+                                      max_norm, stop_tol)
+        return end, cond, move
     K, m = runs.shape[:2]
     end, before = runs[:, :, -1].reshape(K * m, -1), runs[:, :, -2].reshape(K * m, -1)
+    return end, np.repeat(np.arange(K), m), _moves(end, before)
+
+
+def _moves(end, before):
+    """Size of the last step ``max|end - before|`` relative to ``max(1, max|end|)``; inf where
+    not finite."""
     with np.errstate(all="ignore"):
-        move = np.max(np.abs(end - before), axis=1) / np.maximum(
-            1.0, np.max(np.abs(end), axis=1))
+        move = np.max(np.abs(end - before), axis=1, initial=0.0) / np.maximum(
+            1.0, np.max(np.abs(end), axis=1, initial=0.0))
     move[~np.isfinite(move)] = np.inf
-    return end, np.repeat(np.arange(K), m), move
+    return move
+
+
+def run_until_settled(model, S, cond, X, n_steps, max_norm, stop_tol, *, chunk=_CHUNK):
+    """Run the rows ``S`` (B, n_state) under ``X[cond]`` for ``n_steps`` steps, in chunks of
+    ``chunk`` steps; a row stops after a chunk when its last step (relative to
+    ``max(1, max|h|)``) is at most ``stop_tol``, when it came back within ``stop_tol`` to where
+    it was 2 to ``_PERIODS`` steps before (a cycle, which never settles) or when it diverged
+    (``max_norm``).
+
+    Returns the end states (B, n_state) and the relative size of each row's last step
+    (inf when diverged)."""
+    S = np.asarray(S, float)
+    end, move = S.copy(), np.full(S.shape[0], np.inf)
+    for k in np.unique(cond):
+        rows = np.flatnonzero(cond == k)
+        h, left = S[rows], int(n_steps)
+        while rows.size and left > 0:
+            c = min(int(chunk), left)
+            m = min(_PERIODS + 1, c)
+            states = simulate(model, h, X[k], m, n_transient=c - m,
+                              divergence_threshold=max_norm).states[0]
+            if c == m:      # the chunk's first state too
+                states = np.concatenate([h[:, None], states], axis=1)
+            last = states[:, -1]
+            end[rows], move[rows] = last, _moves(last, states[:, -2])
+            left -= c
+            go = np.isfinite(move[rows]) & (move[rows] > stop_tol)
+            for p in range(2, states.shape[1]):
+                go &= _moves(last, states[:, -1 - p]) > stop_tol
+            rows, h = rows[go], last[go]
+    return end, move

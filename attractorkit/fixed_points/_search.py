@@ -82,7 +82,7 @@ def deduplicate(points, condition, exact, converged, q, tol, weights=None, scale
         else:
             size = float(np.asarray(scale).ravel()[k]) if np.ndim(scale) else float(scale)
         r = tol * size
-        pairs = cKDTree(flat[idx]).query_pairs(r, p=np.inf, output_type="ndarray")
+        pairs = _linked_pairs(flat[idx], r)
         rows.append(owner[idx[pairs[:, 0]]])
         cols.append(owner[idx[pairs[:, 1]]])
     rows, cols = np.concatenate(rows), np.concatenate(cols)
@@ -96,6 +96,46 @@ def deduplicate(points, condition, exact, converged, q, tol, weights=None, scale
     keys = [lead[:, j] for j in range(lead.shape[1] - 1, -1, -1)]
     o = np.lexsort(keys + [np.asarray(condition)[reps]])
     return reps[o], counts[o]
+
+
+def _tree_pairs(P, r):
+    """Every pair (i < j) of rows of P within max-norm distance r."""
+    return cKDTree(P).query_pairs(r, p=np.inf, output_type="ndarray")
+
+
+def _linked_pairs(P, r):
+    """Pairs (m, 2) of rows of P whose graph has the components of the graph of all pairs
+    within max-norm distance ``r``, without listing every pair of a tight cluster (n points
+    converged to one fixed point make n^2/2 pairs): rows in one grid cell of side ``r/2`` are
+    within ``r`` of each other and are linked to the cell's first row; two cells are linked when
+    their closest rows are within ``r`` (candidates from the cells' bounding boxes, each checked
+    exactly). Grids that hardly group the rows fall back to all pairs."""
+    if not (np.isfinite(r) and r > 0) or len(P) < 64:
+        return _tree_pairs(P, r)
+    with np.errstate(all="ignore"):
+        cells = np.floor(P / (0.5 * r))
+    if not np.all(np.isfinite(cells)):
+        return _tree_pairs(P, r)
+    _, first, inv = np.unique(cells, axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    m = first.size
+    if m > len(P) // 2:
+        return _tree_pairs(P, r)
+    star = np.flatnonzero(first[inv] != np.arange(len(P)))
+    edges = [np.stack([first[inv[star]], star], axis=1)]
+    order = np.argsort(inv, kind="stable")          # rows grouped by cell
+    starts = np.searchsorted(inv[order], np.arange(m + 1))
+    lo = np.minimum.reduceat(P[order], starts[:-1], axis=0)
+    hi = np.maximum.reduceat(P[order], starts[:-1], axis=0)
+    w = 0.5 * float(np.max(hi - lo))
+    cand = _tree_pairs(0.5 * (lo + hi), (r + 2.0 * w) * (1.0 + 1e-9))
+    if len(cand):
+        members = [order[starts[c]:starts[c + 1]] for c in range(m)]
+        close = [np.min(cKDTree(P[members[b]]).query(P[members[a]], p=np.inf)[0]) <= r
+                 for a, b in cand]
+        linked = cand[np.asarray(close, bool)]
+        edges.append(first[linked])
+    return np.concatenate(edges).astype(np.int64).reshape(-1, 2)
 
 
 def _first_copies(points, condition):

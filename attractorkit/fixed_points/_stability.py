@@ -9,17 +9,15 @@ labelled ``"marginal"`` rather than by rounding noise.
 from __future__ import annotations
 
 import dataclasses
-import os
-import warnings
 
 import numpy as np
-import scipy.linalg
 
 from .._kernels.threads import single_blas_thread
 from ..core._errors import ValidationError
 from ..core._prepare import check_model_arg
 from ..core._results import Result
 from ..core._validation import as_float_array, check_int, check_positive
+from ._eigen import eig_batch, left_modes
 
 __all__ = ["Stability", "linear_stability", "classify_spectra", "crossing_kind", "stability_at",
            "LABELS"]
@@ -164,113 +162,18 @@ def stability_from_jacobians(J, Jx, time: str, *, delta: float = 1e-8,
         )
     finite = np.all(np.isfinite(J.reshape(n, -1)), axis=1)
     Jsafe = np.where(finite[:, None, None], J, 0.0)
-    ev, vr = _eig(Jsafe)
+    ev, vr, blocks = eig_batch(Jsafe)
     ev = np.where(finite[:, None], ev, np.nan + 0j)
     order, stable, n_unstable, n_marginal, label = classify_spectra(ev, time, delta)
     ev = np.take_along_axis(ev, order, axis=1)
     lead = order[:, :k]
     modes = np.take_along_axis(vr, lead[:, None, :], axis=2)
-    left = _left_modes(vr, lead)
+    left = left_modes(vr, lead, blocks)
     return Stability(
         eigenvalues=ev, modes=modes, left_modes=left, input_jacobians=Jx,
         stable=stable & finite, unstable_dim=n_unstable, n_marginal=n_marginal, label=label,
         time=time, delta=float(delta),
     )
-
-
-def _map_chunks(fn, items):
-    """Run ``fn`` over items on a small thread pool with single-threaded BLAS (LAPACK releases
-    the GIL; many small eigen-problems scale across points, not inside one)."""
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with single_blas_thread(), ThreadPoolExecutor(
-            max_workers=min(len(items), os.cpu_count() or 1)) as pool:
-        return list(pool.map(fn, items))
-
-
-def _eig(J):
-    """Batched eigen-decomposition (eigenvalues, unit-norm right eigenvectors), parallel over
-    points for large matrices, deflating decoupled rows (:func:`_eig_deflated`)."""
-    n, N = J.shape[0], J.shape[1]
-    if N < 48:
-        return np.linalg.eig(J)
-
-    def chunk(sl):
-        parts = [_eig_deflated(Ji) for Ji in J[sl]]
-        return np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts])
-
-    parts = _map_chunks(chunk, [slice(i, i + 4) for i in range(0, n, 4)])
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def _eig_deflated(J):
-    """Eigen-decomposition of one matrix whose "decoupled" rows (no off-diagonal entry, as
-    the rows of inactive ReLU units) make it block upper-triangular after a permutation:
-    ``[[J_AA, J_AD], [0, diag(d)]]``. The spectrum is eig(J_AA) plus d; the eigenvectors are
-    ``[v; 0]`` for those of J_AA and ``[-(J_AA - d_j)^-1 J_AD e_j; e_j]`` for each d_j. Falls
-    back to ``np.linalg.eig`` of the whole matrix when fewer than an eighth of the rows are
-    decoupled or some d_j is (numerically) an eigenvalue of J_AA."""
-    N = J.shape[0]
-    d_all = np.diag(J)
-    dec = np.count_nonzero(J, axis=1) - (d_all != 0) == 0
-    n_dec = int(dec.sum())
-    if n_dec * 8 < N:
-        return np.linalg.eig(J)
-    act = np.flatnonzero(~dec)
-    cols = np.flatnonzero(dec)
-    d = d_all[cols]
-    if act.size:
-        JAA = J[np.ix_(act, act)]
-        wA, VA = np.linalg.eig(JAA)
-    else:
-        JAA, wA, VA = np.zeros((0, 0)), np.zeros(0, complex), np.zeros((0, 0), complex)
-    scale = max(1.0, float(np.max(np.abs(J))))
-    ev = np.concatenate([wA, d.astype(complex)])
-    V = np.zeros((N, N), complex)
-    V[act, :act.size] = VA
-    V[cols, act.size + np.arange(cols.size)] = 1.0
-    JAD = J[np.ix_(act, cols)]
-    for val in np.unique(d):
-        js = np.flatnonzero(d == val)
-        if not np.any(JAD[:, js]):
-            continue   # e_j itself is an eigenvector
-        if act.size and np.min(np.abs(wA - val)) <= 1e-8 * scale:
-            return np.linalg.eig(J)   # shared eigenvalue: possibly defective, no shortcut
-        X = np.linalg.solve(JAA - val * np.eye(act.size), -JAD[:, js])
-        V[np.ix_(act, act.size + js)] = X
-    tail = V[:, act.size:]
-    tail /= np.linalg.norm(tail, axis=0)
-    return ev, V
-
-
-def _left_modes(vr, lead):
-    """Left eigenvectors w_k of the leading modes: rows of V^-1 (so that w^H v = 1), from one
-    LU of V^T per point; NaN where V is singular."""
-    n, N, k = vr.shape[0], vr.shape[1], lead.shape[1]
-    left = np.full((n, N, k), np.nan + 0j)
-
-    def one(i):
-        E = np.zeros((N, k), complex)
-        E[lead[i], np.arange(k)] = 1.0
-        try:
-            lu = scipy.linalg.lu_factor(vr[i].T, check_finite=False)
-        except (ValueError, np.linalg.LinAlgError):
-            return
-        if np.min(np.abs(np.diag(lu[0]))) < 1e-13 * np.max(np.abs(lu[0])):
-            return
-        left[i] = np.conj(scipy.linalg.lu_solve(lu, E, check_finite=False))
-
-    if k:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-            if N < 48:
-                for i in range(n):
-                    one(i)
-            else:
-                _map_chunks(one, list(range(n)))
-    return left
 
 
 def stability_at(model, P, cond, X, *, delta=1e-8, n_modes=3) -> Stability:

@@ -500,6 +500,35 @@ def test_deduplicate_links_chains_across_grid_cells():
     assert sorted(counts.tolist()) == [3, 5, 50]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deduplicate_tight_clusters_match_all_pairs_linkage(seed):
+    """Many seeds converged to a few points (tight clusters, spread far below tol, some on a
+    grid-cell boundary), a chain 0.6 tol apart and lone points: the clusters are the connected
+    components of all pairs within tol (brute force), whatever shortcut finds them."""
+    from scipy.sparse.csgraph import connected_components
+
+    from attractorkit.fixed_points import deduplicate
+
+    rng = np.random.default_rng(seed)
+    tol, n_state = 1e-3, 6
+    centres = rng.uniform(-1, 1, (5, n_state))
+    centres[0, 0] = 0.5 * tol * 7        # exactly on a cell boundary of side tol/2
+    tight = centres[rng.integers(0, 5, 300)] + rng.normal(0, 1e-10, (300, n_state))
+    chain = np.zeros((40, n_state)) + 2.0
+    chain[:, 1] += 0.6 * tol * np.arange(40)
+    near = centres[1] + 0.9 * tol * np.eye(n_state)[0]      # within tol of cluster 1
+    lone = rng.uniform(-3, -2, (20, n_state))
+    pts = np.concatenate([tight, chain, near[None], lone])
+    n = len(pts)
+    D = np.max(np.abs(pts[:, None] - pts[None]), axis=2)
+    n_ref, lab = connected_components(D <= tol, directed=False)
+    reps, counts = deduplicate(pts, np.zeros(n, int), np.zeros(n, bool), np.ones(n, bool),
+                               np.zeros(n), tol, scale=1.0)
+    assert len(reps) == n_ref
+    assert sorted(counts.tolist()) == sorted(np.bincount(lab).tolist())
+    assert len(np.unique(lab[reps])) == n_ref
+
+
 def test_deduplicate_identical_rows_counted_once_per_condition():
     """Seeds that reach the same exact solution are bitwise copies: they merge (with their
     count) before the KD-tree, -0.0 equals 0.0, and copies under different conditions stay
