@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 #: slowest mode is merely slow (|lambda| = 0.999) still makes midpoints.
 _ON_SET = 1e-6
 
+#: A solve stops (as diverged, counted in ``n_outside`` when finite) once max|h| exceeds this
+#: many times the largest finite bound of the search region (at least 1).
+_OUTSIDE = 2.0
+
 
 @single_blas_thread
 def find_fixed_points(model, inputs=None, *, initial_states=None, n_init=None, options=None,
@@ -120,17 +124,18 @@ def _search(model, X, initial_states, opt, use_exact, rng, progress):
     K, n = X.shape[0], model.n_state
     seeds, traj = sample_seeds(model, X, initial_states, opt.n_init, opt.noise, rng,
                                n_steps=opt.n_steps, init_scale=opt.init_scale,
-                               max_norm=opt.max_norm, n_more=opt.n_settle if opt.settle else 0)
+                               max_norm=opt.max_norm)
     visited = [seeds, traj] if traj is not None else [seeds] + state_pools(model, K,
                                                                            initial_states)
     ends = np.zeros((0, n)), np.zeros(0, np.int64), np.zeros(0)
     if opt.settle:
-        starts = None
         if traj is None:
             pools = state_pools(model, K, initial_states)
             m = min(max(16, opt.n_init // 8), min(len(p) for p in pools))
             starts = np.stack([p[rng.choice(len(p), m, replace=False)] for p in pools])
-        end, ce, move = settle(model, X, starts, opt.n_settle, opt.max_norm, runs=traj,
+        else:    # the seeds' trajectories go on from where they stopped, none recorded
+            starts = traj[:, :, -1]
+        end, ce, move = settle(model, X, starts, opt.n_settle, opt.max_norm,
                                stop_tol=EARLY_STOP * opt.settle_tol)
         visited.append(end)
         ok = move <= opt.settle_tol
@@ -140,7 +145,7 @@ def _search(model, X, initial_states, opt, use_exact, rng, progress):
     cache = StabilityCache(model, X, delta=opt.delta, n_modes=opt.n_modes)
     if region is not None:   # solves that run far outside the region stop there
         bound = np.abs(region[np.isfinite(region)])
-        limit = 3.0 * max(1.0, float(bound.max(initial=0.0)))
+        limit = _OUTSIDE * max(1.0, float(bound.max(initial=0.0)))
         opt = opt.replace(max_norm=min(opt.max_norm, limit))
     H, cond, iters, status, exact, confirm, seed = _solve_all(
         model, X, seeds, ends, opt, use_exact, rng, progress, region, cache, scale)

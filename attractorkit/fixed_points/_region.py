@@ -96,22 +96,22 @@ def inside(region, H):
     return np.all((H >= region[0]) & (H <= region[1]), axis=1)
 
 
-def settle(model, X, starts, n_settle, max_norm, *, runs=None, stop_tol=0.0):
-    """Run the starts (K, m, n_state) for ``n_settle`` steps under the conditions' inputs (or
-    take the trajectories ``runs`` (K, m, T, n_state) already run); runs whose last step falls
-    below ``stop_tol`` stop early (:func:`run_until_settled`).
+def settle(model, X, starts, n_settle, max_norm, *, stop_tol=0.0):
+    """Run the starts (K, m, n_state) for ``n_settle`` steps under the conditions' inputs;
+    runs whose last step falls below ``stop_tol`` stop early (:func:`run_until_settled`).
 
     Returns the end states (K * m, n_state), their conditions and the size of their last step
-    relative to ``max(1, max|h|)`` (inf when diverged)."""
-    if runs is None:
-        K, m, n = starts.shape
-        cond = np.repeat(np.arange(K), m)
-        end, move = run_until_settled(model, starts.reshape(K * m, n), cond, X, n_settle,
-                                      max_norm, stop_tol)
-        return end, cond, move
-    K, m = runs.shape[:2]
-    end, before = runs[:, :, -1].reshape(K * m, -1), runs[:, :, -2].reshape(K * m, -1)
-    return end, np.repeat(np.arange(K), m), _moves(end, before)
+    relative to ``max(1, max|h|)`` (inf when diverged; starts that are not finite, such as the
+    ends of diverged trajectories, are not run)."""
+    K, m, n = starts.shape
+    cond = np.repeat(np.arange(K), m)
+    S = np.ascontiguousarray(starts, dtype=float).reshape(K * m, n)
+    end, move = S.copy(), np.full(K * m, np.inf)   # diverged starts (NaN) stay diverged
+    ok = np.all(np.isfinite(S), axis=1)
+    if ok.any():
+        end[ok], move[ok] = run_until_settled(model, S[ok], cond[ok], X, n_settle, max_norm,
+                                              stop_tol)
+    return end, cond, move
 
 
 def _moves(end, before):

@@ -44,9 +44,9 @@ def trajectories_from(model, X, starts, n_steps, max_norm):
 
 
 def sample_seeds(model, X, initial_states, n_init, noise, rng, *, n_steps=100,
-                 init_scale=1.0, max_norm=1e6, n_more=0):
-    """Seeds (n_conditions, n_init, n_state) and the simulated trajectories (or None), run
-    ``n_more`` steps beyond the ``n_steps`` that seeds are sampled from.
+                 init_scale=1.0, max_norm=1e6):
+    """Seeds (n_conditions, n_init, n_state) and the simulated trajectories they are sampled
+    from (n_conditions, n_traj, n_steps + 1, n_state), or None for the user's states.
 
     User states are sampled without replacement (with replacement when there are fewer than
     n_init). Without user states, ``max(8, n_init // 8)`` trajectories per condition start
@@ -62,11 +62,11 @@ def sample_seeds(model, X, initial_states, n_init, noise, rng, *, n_steps=100,
     else:
         n_traj = max(8, n_init // 8)
         H0 = rng.normal(0.0, init_scale, size=(K, n_traj, n))
-        traj = trajectories_from(model, X, H0, n_steps + n_more, max_norm)
+        traj = trajectories_from(model, X, H0, n_steps, max_norm)
         tw = np.broadcast_to(1.0 / np.arange(1, n_steps + 2), (n_traj, n_steps + 1)).ravel()
         pools, weights = [], []
         for k in range(K):
-            pool = traj[k, :, :n_steps + 1].reshape(-1, n)
+            pool = traj[k].reshape(-1, n)
             ok = np.all(np.isfinite(pool), axis=1)
             if not ok.any():
                 log.info("condition %d: every simulated trajectory diverged; seeding from the "
