@@ -4,7 +4,8 @@
 table (networks.csv and runs.npz, no run directories) must give the committed claims, report
 and figures byte for byte, and the committed files must satisfy what the study promises
 (N = 250, at least 10 independent initialisations per cell, every claim with a verdict, an
-effect, an interval, the power and n).
+effect, an interval, the power and n). Committed reruns with other seeds
+(``docs/study/results/rerun-*/networks.csv``) enter the regeneration through ``--reruns``.
 """
 
 import json
@@ -27,8 +28,9 @@ def test_committed_results_regenerate_byte_for_byte(tmp_path, capsys):
     (out / "report").mkdir(parents=True)
     for name in ("networks.csv", "runs.npz"):
         shutil.copy(REPORT / name, out / "report" / name)
+    reruns = sorted(str(p) for p in RESULTS.glob("rerun-*") if p.is_dir())
     assert main(["reproduce", "--preset", "standard", "--report-only", "--out", str(out),
-                 "--no-progress"]) == 0
+                 "--no-progress"] + (["--reruns", *reruns] if reruns else [])) == 0
     assert "runs.npz" in capsys.readouterr().err
     for name in ("claims.json", "claims.md", "study.json", "networks.csv", "index.html"):
         assert (out / "report" / name).read_bytes() == (REPORT / name).read_bytes(), name
@@ -57,8 +59,10 @@ def test_committed_results_meet_the_design():
     assert min(len(s) for s in cells.values()) >= 10
     claims = json.loads((REPORT / "claims.json").read_text())
     assert isinstance(claims, list) and len(claims) >= 8
+    reruns = [p for p in RESULTS.glob("rerun-*") if p.is_dir()]
     for c in claims:
         assert c["verdict"] in VERDICTS
+        assert c["n_reruns"] == len(reruns)   # every committed rerun enters the verdicts
         for key in ("claim", "effect", "ci_low", "ci_high", "power", "n", "test"):
             assert c[key] is not None, (c["claim"], key)
         assert c["ci_low"] <= c["effect"] <= c["ci_high"] or c["id"] in (
