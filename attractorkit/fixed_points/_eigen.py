@@ -18,7 +18,7 @@ import scipy.linalg
 from .._kernels.parallel import n_threads, run_blocks
 from .._kernels.threads import single_blas_thread
 
-__all__ = ["eig_batch", "left_modes", "map_chunks"]
+__all__ = ["decoupled_rows", "eig_batch", "left_modes", "map_chunks"]
 
 _LARGE = 48      # from this size on: parallel over points, deflated
 
@@ -35,6 +35,12 @@ class Blocks:
     VA: np.ndarray
     X: np.ndarray
     s: np.ndarray
+
+
+def decoupled_rows(J):
+    """(N,) bool: the rows of the square matrix J with no off-diagonal entry (the rows of
+    inactive ReLU units); each contributes its diagonal entry to the spectrum on its own."""
+    return np.count_nonzero(J, axis=1) - (np.diag(J) != 0) == 0
 
 
 def map_chunks(fn, items):
@@ -77,7 +83,7 @@ def eig_deflated(J):
     (numerically) an eigenvalue of J_AA. Returns (eigenvalues, V, Blocks or None)."""
     N = J.shape[0]
     d_all = np.diag(J)
-    dec = np.count_nonzero(J, axis=1) - (d_all != 0) == 0
+    dec = decoupled_rows(J)
     if int(dec.sum()) * 8 < N:
         return (*np.linalg.eig(J), None)
     act, cols = np.flatnonzero(~dec), np.flatnonzero(dec)

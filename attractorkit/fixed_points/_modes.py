@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._eigen import map_chunks
+from ._eigen import decoupled_rows, map_chunks
 
 __all__ = ["unstable_modes"]
 
@@ -62,7 +62,7 @@ def _leading(J, is_map, delta, k, rng):
     if not is_map or n < _DENSE:
         return _sorted(*np.linalg.eig(J), is_map)
     d = np.diag(J)
-    dec = np.count_nonzero(J, axis=1) - (d != 0) == 0      # rows with no off-diagonal entry
+    dec = decoupled_rows(J)
     act = np.flatnonzero(~dec)
     if np.any(np.abs(d[dec]) - 1.0 > delta):   # an unstable decoupled row: no shortcut
         return _sorted(*np.linalg.eig(J), is_map)

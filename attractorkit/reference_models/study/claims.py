@@ -384,9 +384,10 @@ def _rerun_agreement(t: dict, rows: list[dict], reruns, s, complexities) -> dict
         return {}
     seen = _units(t)
     same = {r["id"]: 0 for r in rows}
+    verdict = {r["id"]: r["verdict"] for r in rows}
     for k, other in enumerate(reruns):
-        rt = trained_networks(validate_table(other), s)
-        units = _units(validate_table(other))
+        full = validate_table(other)
+        units = _units(full)
         shared = seen & units
         if shared:
             delta, complexity, seed = sorted(shared)[0][:3]
@@ -395,8 +396,7 @@ def _rerun_agreement(t: dict, rows: list[dict], reruns, s, complexities) -> dict
                 f"initialisations), received {len(shared)} unit(s) already in the study or an "
                 f"earlier rerun, e.g. delta={delta}, complexity={complexity!r}, seed={seed}")
         seen |= units
-        verdict = {r["id"]: r["verdict"] for r in rows}
-        for r in _verdicts(rt, s, complexities, None):
+        for r in _verdicts(trained_networks(full, s), s, complexities, None):
             if r["id"] in same:
                 same[r["id"]] += r["verdict"] == verdict[r["id"]]
     return {k: v / len(reruns) for k, v in same.items()}
